@@ -1,1 +1,8 @@
-console.log("hi", process.argv.slice(2));
+import { runCommand } from "./run.js";
+
+process.exitCode = await runCommand(process.argv.slice(2), {
+  env: process.env,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+});

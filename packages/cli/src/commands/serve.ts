@@ -1,0 +1,27 @@
+import { parseConfig, startServer } from "@keyport/server";
+import { EXIT } from "../io.js";
+import type { Command } from "../run.js";
+import { configInput, serverOptions, serverOptionsHelp } from "./server-options.js";
+import { untilSignal } from "./signals.js";
+
+/** `keyport serve`: runs the server until SIGINT or SIGTERM. */
+export const serveCommand: Command = {
+  summary: "run the Keyport server",
+  usage: `Usage: keyport serve [options]
+
+Runs the authorization server, key API and pages. Migrations run at start;
+GET /healthz answers 200 once ready. SIGINT/SIGTERM shut down gracefully.
+
+Options:
+${serverOptionsHelp}`,
+  options: serverOptions,
+  async run({ values }, io) {
+    const config = parseConfig(configInput(values), io.env);
+    const server = await startServer(config);
+    io.stderr.write(`Keyport listening on ${server.url} (public URL ${config.publicUrl})\n`);
+    const signal = await untilSignal();
+    io.stderr.write(`Received ${signal}; finishing in-flight requests\n`);
+    await server.close();
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,32 @@
+import type { ConfigInput } from "@keyport/server";
+
+/** The flags every command that runs or opens the server shares. */
+export const serverOptions = {
+  port: { type: "string" },
+  host: { type: "string" },
+  database: { type: "string" },
+  "public-url": { type: "string" },
+  signup: { type: "string" },
+  "trust-proxy": { type: "boolean" },
+} as const;
+
+/** The flags' help lines. */
+export const serverOptionsHelp = `  --port N            port to listen on (KEYPORT_PORT, default 8787)
+  --host ADDR         address to bind (KEYPORT_HOST, default 127.0.0.1)
+  --database PATH|URL SQLite file or postgres:// URL (KEYPORT_DATABASE, default .keyport/keyport.sqlite)
+  --public-url URL    the URL users reach the server at (KEYPORT_PUBLIC_URL)
+  --signup open|closed whether anyone may sign up (KEYPORT_SIGNUP, default open)
+  --trust-proxy       take the client address from X-Forwarded-For (KEYPORT_TRUST_PROXY)
+`;
+
+/** Flag values to `parseConfig` input (flags win over environment variables). */
+export function configInput(values: Record<string, unknown>): ConfigInput {
+  return {
+    port: values.port as string | undefined,
+    host: values.host as string | undefined,
+    database: values.database as string | undefined,
+    publicUrl: values["public-url"] as string | undefined,
+    signup: values.signup as ConfigInput["signup"],
+    trustProxy: values["trust-proxy"] as boolean | undefined,
+  };
+}

@@ -1,0 +1,73 @@
+import { parseArgs } from "node:util";
+import { ConfigError } from "@keyport/server";
+import { demoCommand } from "./commands/demo.js";
+import { serveCommand } from "./commands/serve.js";
+import { usersCommand } from "./commands/users.js";
+import { type CommandIo, EXIT, UsageError } from "./io.js";
+
+/** One `keyport` subcommand. */
+export interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+  run(args: { values: Record<string, unknown>; positionals: string[] }, io: CommandIo): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  serve: serveCommand,
+  users: usersCommand,
+  demo: demoCommand,
+};
+
+function mainHelp(): string {
+  const rows = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(8)} ${command.summary}`);
+  return [
+    "Usage: keyport <command> [options]",
+    "",
+    "One-click API keys through OAuth PKCE, compatible with OpenRouter.",
+    "",
+    "Commands:",
+    ...rows,
+    "",
+    "Run `keyport <command> --help` for a command's options.",
+    "",
+  ].join("\n");
+}
+
+/** Parses the command line, runs the command and returns the exit code. */
+export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    io.stdout.write(mainHelp());
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.stderr.write(`keyport: unknown command "${name}". Run \`keyport --help\` for the list.\n`);
+    return EXIT.usage;
+  }
+  try {
+    const parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (parsed.values.help) {
+      io.stdout.write(command.usage);
+      return EXIT.ok;
+    }
+    return await command.run(parsed, io);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError || isParseArgsError(error)) {
+      io.stderr.write(`keyport ${name}: ${(error as Error).message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`keyport ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failure;
+  }
+}
+
+function isParseArgsError(error: unknown): boolean {
+  return error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS");
+}

@@ -1,0 +1,114 @@
+import { z } from "zod";
+
+/** How new accounts come to be: anyone may sign up, or only an operator creates them. */
+export type SignupMode = "open" | "closed";
+
+/** Everything the server needs to know, parsed once at start-up and frozen. */
+export interface KeyportConfig {
+  readonly port: number;
+  readonly host: string;
+  /** A SQLite file path, `:memory:`, or a `postgres://` URL. */
+  readonly database: string;
+  /** The origin users reach the server at; decides cookie names and absolute links. */
+  readonly publicUrl: string;
+  readonly signup: SignupMode;
+  /** Trust `X-Forwarded-For` for the client address (only behind a proxy you run). */
+  readonly trustProxy: boolean;
+  /** Per client address and minute. */
+  readonly rateLimits: Readonly<{ exchange: number; signIn: number; signUp: number }>;
+  /** When set, `callback_url` must start with one of these (narrows DESIGN invariant 4). */
+  readonly allowedCallbackPrefixes: readonly string[];
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positive = z.coerce.number().int().min(1);
+
+const schema = z.object({
+  port: port.default(8787),
+  host: z.string().min(1).default("127.0.0.1"),
+  database: z.string().min(1).default(".keyport/keyport.sqlite"),
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  signup: z.enum(["open", "closed"]).default("open"),
+  trustProxy: z
+    .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .default(false)
+    .transform((value) => value === true || value === "true" || value === "1"),
+  exchangeRateLimit: positive.default(60),
+  signInRateLimit: positive.default(10),
+  signUpRateLimit: positive.default(5),
+  allowedCallbacks: z.string().default(""),
+});
+
+/** Raw option values, as flags or environment variables give them (strings or typed values). */
+export type ConfigInput = { [K in keyof z.input<typeof schema>]?: z.input<typeof schema>[K] };
+
+const envNames: Record<keyof ConfigInput, string> = {
+  port: "KEYPORT_PORT",
+  host: "KEYPORT_HOST",
+  database: "KEYPORT_DATABASE",
+  publicUrl: "KEYPORT_PUBLIC_URL",
+  signup: "KEYPORT_SIGNUP",
+  trustProxy: "KEYPORT_TRUST_PROXY",
+  exchangeRateLimit: "KEYPORT_EXCHANGE_RATE_LIMIT",
+  signInRateLimit: "KEYPORT_SIGNIN_RATE_LIMIT",
+  signUpRateLimit: "KEYPORT_SIGNUP_RATE_LIMIT",
+  allowedCallbacks: "KEYPORT_ALLOWED_CALLBACKS",
+};
+
+/** Thrown when flags or environment hold a value the server cannot run with. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Builds the frozen configuration from explicit options, falling back to `KEYPORT_*` variables
+ * of the given environment, then to the embedded defaults.
+ *
+ * @example
+ * const config = parseConfig({ port: "8787" }, process.env);
+ */
+export function parseConfig(
+  options: ConfigInput = {},
+  env: Readonly<Record<string, string | undefined>> = {},
+): KeyportConfig {
+  const merged: Record<string, unknown> = {};
+  for (const [name, envName] of Object.entries(envNames)) {
+    const value = options[name as keyof ConfigInput] ?? env[envName];
+    if (value !== undefined && value !== "") merged[name] = value;
+  }
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? "");
+    const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new ConfigError(
+      `Invalid ${flag} (${envNames[name as keyof ConfigInput] ?? ""}): ${issue?.message}`,
+    );
+  }
+  const v = parsed.data;
+  const publicUrl = (v.publicUrl ?? `http://${urlHost(v.host)}:${v.port}`).replace(/\/+$/, "");
+  return Object.freeze({
+    port: v.port,
+    host: v.host,
+    database: v.database,
+    publicUrl,
+    signup: v.signup,
+    trustProxy: v.trustProxy,
+    rateLimits: Object.freeze({
+      exchange: v.exchangeRateLimit,
+      signIn: v.signInRateLimit,
+      signUp: v.signUpRateLimit,
+    }),
+    allowedCallbackPrefixes: Object.freeze(
+      v.allowedCallbacks
+        .split(",")
+        .map((prefix) => prefix.trim())
+        .filter(Boolean),
+    ),
+  });
+}
+
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::") return "localhost";
+  return host.includes(":") ? `[${host}]` : host;
+}

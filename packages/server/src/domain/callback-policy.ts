@@ -1,0 +1,77 @@
+/** Why a `callback_url` is refused; shown on the error page. */
+export type CallbackRejection = string;
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const FORBIDDEN_SCHEMES = new Set([
+  "javascript:",
+  "data:",
+  "file:",
+  "blob:",
+  "vbscript:",
+  "about:",
+]);
+const CUSTOM_SCHEME = /^[a-z][a-z0-9+\-.]*:$/;
+
+/** What kind of app a callback belongs to, for the consent page's warning. */
+export type CallbackKind = "web" | "loopback" | "custom-scheme";
+
+/** An accepted callback and what the consent page should say about it. */
+export interface AcceptedCallback {
+  readonly url: URL;
+  readonly kind: CallbackKind;
+  /** What the user is told is asking: the origin, or the scheme for custom-scheme apps. */
+  readonly displayName: string;
+}
+
+/**
+ * Applies DESIGN invariant 4 to an untrusted `callback_url`: absolute; `https`, `http` on a
+ * loopback host only, or an app's custom scheme; never userinfo, a fragment, or a scheme that
+ * runs or reads something locally. `allowedPrefixes`, when non-empty, narrows it further.
+ * @see https://www.rfc-editor.org/rfc/rfc8252#section-7
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.1
+ */
+export function checkCallbackUrl(
+  raw: string,
+  allowedPrefixes: readonly string[] = [],
+): AcceptedCallback | { rejected: CallbackRejection } {
+  if (raw.length > 2048) return { rejected: "callback_url is longer than 2048 characters." };
+  if (!URL.canParse(raw) || /[\s\\]/.test(raw)) {
+    return { rejected: "callback_url must be an absolute URL." };
+  }
+  const url = new URL(raw);
+  if (FORBIDDEN_SCHEMES.has(url.protocol)) {
+    return { rejected: `callback_url may not use the ${url.protocol} scheme.` };
+  }
+  if (url.username || url.password || /^[^:]+:\/\/[^/?#]*@/.test(raw)) {
+    return { rejected: "callback_url may not contain a user name or password." };
+  }
+  if (raw.includes("#")) return { rejected: "callback_url may not contain a fragment." };
+  const kind = kindOf(url);
+  if (!kind) {
+    return { rejected: "callback_url must use https, or http on localhost, 127.0.0.1 or [::1]." };
+  }
+  if (allowedPrefixes.length > 0 && !allowedPrefixes.some((prefix) => raw.startsWith(prefix))) {
+    return { rejected: "callback_url is not one this server's operator allows." };
+  }
+  const displayName = kind === "custom-scheme" ? url.protocol.slice(0, -1) : url.origin;
+  return { url, kind, displayName };
+}
+
+function kindOf(url: URL): CallbackKind | undefined {
+  if (url.protocol === "https:") return url.hostname ? "web" : undefined;
+  if (url.protocol === "http:") return LOOPBACK_HOSTS.has(url.hostname) ? "loopback" : undefined;
+  return CUSTOM_SCHEME.test(url.protocol) ? "custom-scheme" : undefined;
+}
+
+/**
+ * The callback with `params` added to its own query (RFC 6749 §4.1.2 keeps the existing query).
+ * @example
+ * withQuery(new URL("https://app.example/cb?x=1"), { code: "abc" }); // https://app.example/cb?x=1&code=abc
+ */
+export function withQuery(callback: URL, params: Record<string, string | undefined>): string {
+  const url = new URL(callback.href);
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined) url.searchParams.set(name, value);
+  }
+  return url.href;
+}

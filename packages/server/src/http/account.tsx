@@ -1,0 +1,136 @@
+import { randomUUID } from "node:crypto";
+import { Hono } from "hono";
+import { hashPassword, verifyPassword } from "../domain/passwords.js";
+import { HomePage, SignInPage, SignUpPage } from "../views/account-pages.js";
+import { clientAddress } from "./client-address.js";
+import type { AppDeps, AppEnv } from "./context.js";
+import { assertCsrf, csrfToken } from "./csrf.js";
+import { KeyportError } from "./errors.js";
+import { readForm, safeNext, single } from "./form.js";
+import { RateLimiter } from "./rate-limit.js";
+import { endSession, startSession } from "./session.js";
+
+const EMAIL_SHAPE = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
+
+/** Normalises an email for storage and lookup. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Whether an email and password are acceptable for a new account; the problem otherwise. */
+export function accountProblem(email: string, password: string): string | undefined {
+  if (!EMAIL_SHAPE.test(email)) return "Enter a valid email address.";
+  if (password.length < 8) return "Choose a password of at least 8 characters.";
+  if (password.length > 1024) return "Choose a password of at most 1024 characters.";
+  return undefined;
+}
+
+/** Creates an account with an argon2id password hash; `undefined` when the email is taken. */
+export async function createAccount(
+  deps: Pick<AppDeps, "store" | "clock">,
+  email: string,
+  password: string,
+) {
+  return deps.store.createUser({
+    id: `user_${randomUUID().replaceAll("-", "")}`,
+    email,
+    passwordHash: await hashPassword(password),
+    createdAt: deps.clock(),
+  });
+}
+
+/** Sign-in, sign-up, sign-out and the landing page. */
+export function accountRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  const signInLimiter = new RateLimiter(deps.config.rateLimits.signIn, deps.clock, "sign-in");
+  const signUpLimiter = new RateLimiter(deps.config.rateLimits.signUp, deps.clock, "sign-up");
+  const signupOpen = deps.config.signup === "open";
+
+  app.get("/", (c) =>
+    c.html(<HomePage email={c.get("session").user?.email} csrfToken={csrfToken(c, deps)} />),
+  );
+
+  app.get("/signin", (c) =>
+    c.html(
+      <SignInPage
+        csrfToken={csrfToken(c, deps)}
+        next={safeNext(c.req.query("next"))}
+        signupOpen={signupOpen}
+      />,
+    ),
+  );
+
+  app.post("/signin", async (c) => {
+    const form = await readForm(c);
+    assertCsrf(c, deps, form);
+    const next = safeNext(c.req.query("next"));
+    signInLimiter.hit(clientAddress(c, deps.config.trustProxy));
+    const email = normalizeEmail(single(form, "email") ?? "");
+    const password = single(form, "password") ?? "";
+    const user = password.length <= 1024 ? await deps.store.findUserByEmail(email) : undefined;
+    if (!(await verifyPassword(user?.passwordHash, password.slice(0, 1024))) || !user) {
+      return c.html(
+        <SignInPage
+          csrfToken={csrfToken(c, deps)}
+          next={next}
+          email={email}
+          signupOpen={signupOpen}
+          error="That email and password do not match an account."
+        />,
+        401,
+      );
+    }
+    await startSession(c, deps, user.id);
+    return c.redirect(next, 303);
+  });
+
+  app.get("/signup", (c) => {
+    if (!signupOpen)
+      throw new KeyportError(
+        403,
+        "Sign-up is closed on this server. Ask its operator for an account.",
+      );
+    return c.html(
+      <SignUpPage csrfToken={csrfToken(c, deps)} next={safeNext(c.req.query("next"))} signupOpen />,
+    );
+  });
+
+  app.post("/signup", async (c) => {
+    if (!signupOpen)
+      throw new KeyportError(
+        403,
+        "Sign-up is closed on this server. Ask its operator for an account.",
+      );
+    const form = await readForm(c);
+    assertCsrf(c, deps, form);
+    const next = safeNext(c.req.query("next"));
+    signUpLimiter.hit(clientAddress(c, deps.config.trustProxy));
+    const email = normalizeEmail(single(form, "email") ?? "");
+    const password = single(form, "password") ?? "";
+    const again = (error: string) =>
+      c.html(
+        <SignUpPage
+          csrfToken={csrfToken(c, deps)}
+          next={next}
+          email={email}
+          signupOpen
+          error={error}
+        />,
+        400,
+      );
+    const problem = accountProblem(email, password);
+    if (problem) return again(problem);
+    const user = await createAccount(deps, email, password);
+    if (!user) return again("That email cannot be used for a new account. Sign in if it is yours.");
+    await startSession(c, deps, user.id);
+    return c.redirect(next, 303);
+  });
+
+  app.post("/signout", async (c) => {
+    assertCsrf(c, deps, await readForm(c));
+    await endSession(c, deps);
+    return c.redirect("/", 303);
+  });
+
+  return app;
+}

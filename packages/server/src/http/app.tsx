@@ -1,0 +1,77 @@
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { ErrorPage } from "../views/account-pages.js";
+import { STYLESHEET } from "../views/styles.js";
+import { accountRoutes } from "./account.js";
+import { authorizeRoutes } from "./authorize.js";
+import type { AppDeps, AppEnv } from "./context.js";
+import { jsonError, KeyportError } from "./errors.js";
+import { exchangeRoutes } from "./exchange.js";
+import { keyApiRoutes } from "./key-api.js";
+import { securityHeaders } from "./security-headers.js";
+import { browserSession } from "./session.js";
+
+/** Requests to Keyport are small; anything larger is refused before it is read. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * Builds the Keyport HTTP application: pages, the PKCE exchange and the key API.
+ * @example
+ * const app = createApp({ config, store, clock: systemClock, secret });
+ * serve({ fetch: app.fetch, port: config.port });
+ */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.use(securityHeaders());
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new KeyportError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/assets/keyport.css", (c) => {
+    c.header("Cache-Control", "public, max-age=3600");
+    return c.body(STYLESHEET, 200, { "Content-Type": "text/css; charset=utf-8" });
+  });
+
+  app.use(
+    "/api/*",
+    cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type"], maxAge: 86_400 }),
+  );
+  app.route("/", exchangeRoutes(deps));
+  app.route("/", keyApiRoutes(deps));
+
+  const pages = new Hono<AppEnv>();
+  pages.use(browserSession(deps));
+  pages.route("/", accountRoutes(deps));
+  pages.route("/", authorizeRoutes(deps));
+  app.route("/", pages);
+
+  app.notFound((c) => renderError(c, new KeyportError(404, "Not found")));
+  app.onError((error, c) => renderError(c, error));
+  return app;
+}
+
+function renderError(c: Context<AppEnv>, error: unknown): Response | Promise<Response> {
+  const failure =
+    error instanceof HTTPException
+      ? new KeyportError(error.status as 400, error.message || "Bad request")
+      : error;
+  if (c.req.path.startsWith("/api/")) return jsonError(c, failure);
+  if (!(failure instanceof KeyportError)) {
+    console.error(failure);
+    return c.html(
+      <ErrorPage status={500} message="Something broke on our side. Try again." />,
+      500,
+    );
+  }
+  for (const [name, value] of Object.entries(failure.headers)) c.header(name, value);
+  return c.html(<ErrorPage status={failure.status} message={failure.message} />, failure.status);
+}

@@ -1,0 +1,101 @@
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { type AuthRequest, authRequestParams, parseAuthRequest } from "../domain/auth-request.js";
+import { withQuery } from "../domain/callback-policy.js";
+import { toMicros } from "../domain/credits.js";
+import { randomToken, sha256Hex } from "../domain/secrets.js";
+import { ConsentPage, HeadlessCodePage } from "../views/consent-page.js";
+import type { AppDeps, AppEnv } from "./context.js";
+import { assertCsrf, csrfToken } from "./csrf.js";
+import { KeyportError } from "./errors.js";
+import { type FormFields, readForm, single } from "./form.js";
+
+/** Codes live 10 minutes, as OpenRouter's do. */
+export const CODE_LIFETIME_MS = 10 * 60_000;
+
+/** `GET /auth` (consent page) and `POST /auth` (the user's decision). */
+export function authorizeRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.get("/auth", (c) => {
+    const request = checkRequest(deps, (name) => c.req.queries(name));
+    const user = c.get("session").user;
+    if (!user) {
+      const back = `/auth${new URL(c.req.url).search}`;
+      return c.redirect(`/signin?next=${encodeURIComponent(back)}`, 303);
+    }
+    allowRedirectTo(c, request);
+    return c.html(
+      <ConsentPage
+        request={request}
+        hiddenParams={authRequestParams(request)}
+        csrfToken={csrfToken(c, deps)}
+        email={user.email}
+      />,
+    );
+  });
+
+  app.post("/auth", async (c) => {
+    const form = await readForm(c);
+    assertCsrf(c, deps, form);
+    const request = checkRequest(deps, (name) => form[name]);
+    const user = c.get("session").user;
+    if (!user) {
+      const back = `/auth?${new URLSearchParams(authRequestParams(request))}`;
+      return c.redirect(`/signin?next=${encodeURIComponent(back)}`, 303);
+    }
+    const decision = decisionOf(form);
+    if (decision === "deny") {
+      if (!request.callback) throw new KeyportError(403, "You denied access. No key was created.");
+      return c.redirect(
+        withQuery(request.callback.url, { error: "access_denied", state: request.state }),
+        303,
+      );
+    }
+    const code = randomToken();
+    const now = deps.clock();
+    await deps.store.createCode({
+      codeHash: sha256Hex(code),
+      userId: user.id,
+      codeChallenge: request.codeChallenge ?? null,
+      codeChallengeMethod: request.codeChallengeMethod ?? null,
+      callbackUrl: request.callback?.url.href ?? null,
+      keyLabel: request.keyLabel,
+      limitMicros: request.limit === undefined ? null : toMicros(request.limit),
+      limitReset: request.usageLimitType ?? null,
+      keyExpiresAt: request.expiresAt ?? null,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + CODE_LIFETIME_MS),
+    });
+    if (!request.callback)
+      return c.html(<HeadlessCodePage code={code} keyLabel={request.keyLabel} />);
+    return c.redirect(withQuery(request.callback.url, { code, state: request.state }), 303);
+  });
+
+  return app;
+}
+
+/** Validates the request; a bad one (above all a bad callback) gets an error page, never a redirect. */
+function checkRequest(deps: AppDeps, get: (name: string) => string[] | undefined): AuthRequest {
+  const parsed = parseAuthRequest(get, deps.clock(), deps.config.allowedCallbackPrefixes);
+  if ("message" in parsed) throw new KeyportError(400, parsed.message);
+  return parsed;
+}
+
+function decisionOf(form: FormFields): "approve" | "deny" {
+  const decision = single(form, "decision");
+  if (decision === "approve" || decision === "deny") return decision;
+  throw new KeyportError(400, "Choose Authorize or Deny.");
+}
+
+/**
+ * Chromium applies the consent page's CSP `form-action` to the redirect that follows the form,
+ * so the page allows exactly the callback it will redirect to.
+ */
+function allowRedirectTo(c: Context<AppEnv>, request: AuthRequest): void {
+  const callback = request.callback;
+  if (!callback) return;
+  if (callback.kind === "custom-scheme") c.set("formActions", [callback.url.protocol]);
+  else if (callback.url.hostname === "[::1]") c.set("formActions", ["http:"]);
+  else c.set("formActions", [callback.url.origin]);
+}

@@ -1,0 +1,27 @@
+import type { Clock } from "../clock.js";
+import type { KeyportConfig } from "../config.js";
+import type { Store, User } from "../store/store.js";
+
+/** What every handler is built from. */
+export interface AppDeps {
+  readonly config: KeyportConfig;
+  readonly store: Store;
+  readonly clock: Clock;
+  /** The server secret CSRF tokens are derived from. */
+  readonly secret: string;
+}
+
+/** The browser session a request carries: a cookie value always, a user once signed in. */
+export interface BrowserSession {
+  readonly cookieValue: string;
+  readonly user?: User;
+}
+
+/** Hono's environment for the Keyport app. */
+export interface AppEnv {
+  Variables: {
+    session: BrowserSession;
+    /** Extra CSP `form-action` sources for this response. */
+    formActions?: string[];
+  };
+}

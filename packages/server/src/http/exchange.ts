@@ -1,0 +1,95 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { mintKey } from "../domain/keys.js";
+import { isCodeChallengeMethod, verifyCodeVerifier } from "../domain/pkce.js";
+import { sha256Hex } from "../domain/secrets.js";
+import type { StoredCode } from "../store/store.js";
+import { clientAddress } from "./client-address.js";
+import type { AppDeps, AppEnv } from "./context.js";
+import { KeyportError } from "./errors.js";
+import { readJson } from "./json-body.js";
+import { RateLimiter } from "./rate-limit.js";
+
+const INVALID_CODE = "Invalid code or code_verifier";
+
+const exchangeBody = z.object({
+  code: z.string().min(1).max(512),
+  code_verifier: z.string().max(512).nullish(),
+  code_challenge_method: z.string().max(16).nullish(),
+});
+
+type ExchangeInput = z.output<typeof exchangeBody>;
+
+/**
+ * `POST /api/v1/auth/keys`: a code and its verifier for a key. The code is consumed before
+ * anything else is checked, so a wrong verifier burns it and a replay revokes what it minted.
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.6
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+ */
+export function exchangeRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  const limiter = new RateLimiter(deps.config.rateLimits.exchange, deps.clock, "code exchange");
+
+  app.post("/api/v1/auth/keys", async (c) => {
+    limiter.hit(clientAddress(c, deps.config.trustProxy));
+    const input = await readJson(c, exchangeBody);
+    checkMethodName(input);
+    const codeHash = sha256Hex(input.code);
+    const now = deps.clock();
+    const code = await deps.store.consumeCode(codeHash, now);
+    if (!code) {
+      await deps.store.revokeReplayedCode(codeHash, now);
+      throw new KeyportError(403, INVALID_CODE);
+    }
+    if (code.expiresAt <= now) throw new KeyportError(403, "Authorization code expired");
+    verifyPkce(code, input);
+    const { key, hash } = mintKey();
+    const stored = await deps.store.createKeyForCode(codeHash, {
+      hash,
+      userId: code.userId,
+      label: code.keyLabel,
+      limitMicros: code.limitMicros,
+      limitReset: code.limitReset,
+      expiresAt: code.keyExpiresAt,
+      createdAt: now,
+    });
+    if (!stored) throw new KeyportError(403, INVALID_CODE);
+    return c.json({ key, user_id: code.userId });
+  });
+
+  app.all("/api/v1/auth/keys", () => {
+    throw new KeyportError(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
+  });
+
+  return app;
+}
+
+function checkMethodName(input: ExchangeInput): void {
+  const method = input.code_challenge_method;
+  if (method != null && !isCodeChallengeMethod(method)) {
+    throw new KeyportError(400, "Invalid code_challenge_method");
+  }
+}
+
+/**
+ * RFC 7636 §4.6 plus RFC 9700 §4.8's downgrade rule: the method must be the one the code was
+ * issued with, a verifier for a code without a challenge is refused, and a code with a challenge
+ * needs its verifier.
+ */
+function verifyPkce(code: StoredCode, input: ExchangeInput): void {
+  const verifier = input.code_verifier ?? undefined;
+  const method = input.code_challenge_method ?? undefined;
+  if (!code.codeChallenge || !code.codeChallengeMethod) {
+    if (verifier !== undefined || method !== undefined) throw new KeyportError(403, INVALID_CODE);
+    return;
+  }
+  if (method !== undefined && method !== code.codeChallengeMethod) {
+    throw new KeyportError(400, "Invalid code_challenge_method");
+  }
+  if (
+    verifier === undefined ||
+    !verifyCodeVerifier(verifier, code.codeChallenge, code.codeChallengeMethod)
+  ) {
+    throw new KeyportError(403, INVALID_CODE);
+  }
+}

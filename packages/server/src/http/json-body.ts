@@ -1,0 +1,23 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { KeyportError } from "./errors.js";
+
+/**
+ * Reads and validates a JSON body. Malformed JSON and wrong types get a `400` that names the
+ * field, in OpenRouter's error shape.
+ */
+export async function readJson<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    throw new KeyportError(400, "Request body must be JSON");
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join(".") || "body";
+    throw new KeyportError(400, `Invalid ${field}: ${issue?.message ?? "malformed"}`);
+  }
+  return parsed.data;
+}

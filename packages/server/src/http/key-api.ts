@@ -1,0 +1,54 @@
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { fromMicros } from "../domain/credits.js";
+import { looksLikeKey } from "../domain/keys.js";
+import { sha256Hex } from "../domain/secrets.js";
+import type { StoredKey } from "../store/store.js";
+import type { AppDeps, AppEnv } from "./context.js";
+import { KeyportError } from "./errors.js";
+
+/**
+ * The key a request authenticates with (`Authorization: Bearer sk-kp-v1-…`); `401` when it is
+ * missing, unknown, revoked or expired.
+ */
+export async function authenticateKey(c: Context, deps: AppDeps): Promise<StoredKey> {
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match?.[1]) throw new KeyportError(401, "Missing Authentication header");
+  const token = match[1];
+  const key = looksLikeKey(token) ? await deps.store.findKey(sha256Hex(token)) : undefined;
+  if (!key || key.revokedAt) throw new KeyportError(401, "User not found.");
+  if (key.expiresAt && key.expiresAt <= deps.clock()) throw new KeyportError(401, "Key expired");
+  return key;
+}
+
+/** `GET /api/v1/key`: what the calling key may do and has done, in OpenRouter's shape. */
+export function keyApiRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.get("/api/v1/key", async (c) => {
+    const key = await authenticateKey(c, deps);
+    const usage = fromMicros(key.usageMicros);
+    const limit = key.limitMicros === null ? null : fromMicros(key.limitMicros);
+    const remaining =
+      key.limitMicros === null ? null : fromMicros(Math.max(0, key.limitMicros - key.usageMicros));
+    return c.json({
+      data: {
+        label: key.label,
+        limit,
+        limit_remaining: remaining,
+        limit_reset: key.limitReset,
+        usage,
+        usage_daily: 0,
+        usage_weekly: 0,
+        usage_monthly: 0,
+        is_free_tier: false,
+        is_management_key: key.isManagement,
+        is_provisioning_key: key.isManagement,
+        disabled: key.disabled,
+        expires_at: key.expiresAt?.toISOString() ?? null,
+        created_at: key.createdAt.toISOString(),
+      },
+    });
+  });
+  return app;
+}

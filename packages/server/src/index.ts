@@ -1,0 +1,14 @@
+export { type Clock, systemClock } from "./clock.js";
+export {
+  ConfigError,
+  type ConfigInput,
+  type KeyportConfig,
+  parseConfig,
+  type SignupMode,
+} from "./config.js";
+export { accountProblem, createAccount, normalizeEmail } from "./http/account.js";
+export { createApp } from "./http/app.js";
+export type { AppDeps } from "./http/context.js";
+export { type RunningServer, startServer } from "./node/start.js";
+export { openStore } from "./store/open.js";
+export type { Store } from "./store/store.js";

@@ -1,0 +1,61 @@
+import { type ServerType, serve } from "@hono/node-server";
+import { type Clock, systemClock } from "../clock.js";
+import type { KeyportConfig } from "../config.js";
+import { randomToken } from "../domain/secrets.js";
+import { createApp } from "../http/app.js";
+import { openStore } from "../store/open.js";
+import type { Store } from "../store/store.js";
+
+/** A running Keyport server. */
+export interface RunningServer {
+  /** Where it listens, e.g. `http://127.0.0.1:8787`. */
+  readonly url: string;
+  readonly port: number;
+  readonly store: Store;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database (running migrations), and serves the app on the configured host and port.
+ * @example
+ * const server = await startServer(parseConfig({ port: 0, database: ":memory:" }));
+ * await server.close();
+ */
+export async function startServer(
+  config: KeyportConfig,
+  clock: Clock = systemClock,
+): Promise<RunningServer> {
+  const store = await openStore(config.database);
+  const secret = await store.secret("csrf", () => randomToken());
+  const app = createApp({ config, store, clock, secret });
+  const server = await listen(app.fetch, config);
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    store,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          if ("closeIdleConnections" in server) server.closeIdleConnections();
+        });
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, config: KeyportConfig) {
+  return new Promise<ServerType>((resolve, reject) => {
+    const server = serve({ fetch, port: config.port, hostname: config.host }, () =>
+      resolve(server),
+    );
+    server.once("error", reject);
+  });
+}

@@ -1,0 +1,230 @@
+import type { Kysely, Selectable } from "kysely";
+import type { LimitReset } from "../domain/credits.js";
+import type { CodeChallengeMethod } from "../domain/pkce.js";
+import type { CodesTable, Database, KeysTable, UsersTable } from "./schema.js";
+import type { NewCode, NewKey, Session, Store, StoredCode, StoredKey, User } from "./store.js";
+
+const ms = (date: Date) => date.getTime();
+const msOrNull = (date: Date | null) => (date ? date.getTime() : null);
+const dateOrNull = (millis: number | null) => (millis === null ? null : new Date(Number(millis)));
+
+/** The one `Store`, on any Kysely dialect (SQLite and PostgreSQL are tested). */
+export class KyselyStore implements Store {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly onClose: () => Promise<void> = () => db.destroy(),
+  ) {}
+
+  async createUser(user: User): Promise<User | undefined> {
+    const inserted = await this.db
+      .insertInto("users")
+      .values({
+        id: user.id,
+        email: user.email,
+        password_hash: user.passwordHash,
+        created_at: ms(user.createdAt),
+      })
+      .onConflict((oc) => oc.column("email").doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    return inserted && toUser(inserted);
+  }
+
+  async findUserByEmail(email: string): Promise<User | undefined> {
+    const row = await this.db
+      .selectFrom("users")
+      .selectAll()
+      .where("email", "=", email)
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async findUserById(id: string): Promise<User | undefined> {
+    const row = await this.db
+      .selectFrom("users")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async createSession(session: Session & { createdAt: Date }): Promise<void> {
+    await this.db
+      .insertInto("sessions")
+      .values({
+        id_hash: session.idHash,
+        user_id: session.userId,
+        created_at: ms(session.createdAt),
+        expires_at: ms(session.expiresAt),
+      })
+      .execute();
+  }
+
+  async findSession(idHash: string, now: Date): Promise<Session | undefined> {
+    const row = await this.db
+      .selectFrom("sessions")
+      .select(["id_hash", "user_id", "expires_at"])
+      .where("id_hash", "=", idHash)
+      .where("expires_at", ">", ms(now))
+      .executeTakeFirst();
+    return (
+      row && {
+        idHash: row.id_hash,
+        userId: row.user_id,
+        expiresAt: new Date(Number(row.expires_at)),
+      }
+    );
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.db.deleteFrom("sessions").where("id_hash", "=", idHash).execute();
+  }
+
+  async createCode(code: NewCode): Promise<void> {
+    await this.db
+      .insertInto("codes")
+      .values({
+        code_hash: code.codeHash,
+        user_id: code.userId,
+        code_challenge: code.codeChallenge,
+        code_challenge_method: code.codeChallengeMethod,
+        callback_url: code.callbackUrl,
+        key_label: code.keyLabel,
+        limit_micros: code.limitMicros,
+        limit_reset: code.limitReset,
+        key_expires_at: msOrNull(code.keyExpiresAt),
+        created_at: ms(code.createdAt),
+        expires_at: ms(code.expiresAt),
+        consumed_at: null,
+        replayed_at: null,
+        key_hash: null,
+      })
+      .execute();
+  }
+
+  async consumeCode(codeHash: string, now: Date): Promise<StoredCode | undefined> {
+    const row = await this.db
+      .updateTable("codes")
+      .set({ consumed_at: ms(now) })
+      .where("code_hash", "=", codeHash)
+      .where("consumed_at", "is", null)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toCode(row);
+  }
+
+  async revokeReplayedCode(codeHash: string, now: Date): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const code = await trx
+        .updateTable("codes")
+        .set((eb) => ({ replayed_at: eb.fn.coalesce("replayed_at", eb.val(ms(now))) }))
+        .where("code_hash", "=", codeHash)
+        .where("consumed_at", "is not", null)
+        .returning("key_hash")
+        .executeTakeFirst();
+      if (code?.key_hash) {
+        await trx
+          .updateTable("keys")
+          .set({ revoked_at: ms(now) })
+          .where("hash", "=", code.key_hash)
+          .where("revoked_at", "is", null)
+          .execute();
+      }
+      return code !== undefined;
+    });
+  }
+
+  async createKeyForCode(codeHash: string, key: NewKey): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const code = await trx
+        .updateTable("codes")
+        .set({ key_hash: key.hash })
+        .where("code_hash", "=", codeHash)
+        .returning("replayed_at")
+        .executeTakeFirst();
+      const replayedAt = code?.replayed_at ?? null;
+      await trx
+        .insertInto("keys")
+        .values({
+          hash: key.hash,
+          user_id: key.userId,
+          label: key.label,
+          limit_micros: key.limitMicros,
+          limit_reset: key.limitReset,
+          expires_at: msOrNull(key.expiresAt),
+          created_at: ms(key.createdAt),
+          revoked_at: replayedAt,
+        })
+        .execute();
+      return replayedAt === null;
+    });
+  }
+
+  async findKey(hash: string): Promise<StoredKey | undefined> {
+    const row = await this.db
+      .selectFrom("keys")
+      .selectAll()
+      .where("hash", "=", hash)
+      .executeTakeFirst();
+    return row && toKey(row);
+  }
+
+  async secret(name: string, create: () => string): Promise<string> {
+    await this.db
+      .insertInto("settings")
+      .values({ name, value: create() })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .execute();
+    const row = await this.db
+      .selectFrom("settings")
+      .select("value")
+      .where("name", "=", name)
+      .executeTakeFirstOrThrow();
+    return row.value;
+  }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+}
+
+function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    email: row.email,
+    passwordHash: row.password_hash,
+    createdAt: new Date(Number(row.created_at)),
+  };
+}
+
+function toCode(row: Selectable<CodesTable>): StoredCode {
+  return {
+    codeHash: row.code_hash,
+    userId: row.user_id,
+    codeChallenge: row.code_challenge,
+    codeChallengeMethod: row.code_challenge_method as CodeChallengeMethod | null,
+    callbackUrl: row.callback_url,
+    keyLabel: row.key_label,
+    limitMicros: row.limit_micros === null ? null : Number(row.limit_micros),
+    limitReset: row.limit_reset as LimitReset | null,
+    keyExpiresAt: dateOrNull(row.key_expires_at),
+    createdAt: new Date(Number(row.created_at)),
+    expiresAt: new Date(Number(row.expires_at)),
+  };
+}
+
+function toKey(row: Selectable<KeysTable>): StoredKey {
+  return {
+    hash: row.hash,
+    userId: row.user_id,
+    label: row.label,
+    limitMicros: row.limit_micros === null ? null : Number(row.limit_micros),
+    limitReset: row.limit_reset as LimitReset | null,
+    usageMicros: Number(row.usage_micros),
+    isManagement: Number(row.is_management) === 1,
+    disabled: Number(row.disabled) === 1,
+    expiresAt: dateOrNull(row.expires_at),
+    createdAt: new Date(Number(row.created_at)),
+    revokedAt: dateOrNull(row.revoked_at),
+  };
+}

@@ -1,0 +1,61 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import { KyselyStore } from "./kysely-store.js";
+import { migrationProvider } from "./migrations.js";
+import type { Database } from "./schema.js";
+import type { Store } from "./store.js";
+
+const INT8_OID = 20;
+
+/** Whether a `--database` value names a PostgreSQL server rather than a SQLite file. */
+export function isPostgresUrl(database: string): boolean {
+  return /^postgres(ql)?:\/\//.test(database);
+}
+
+/**
+ * Opens the database a `--database` value names, brings its schema up to date and returns the
+ * store. SQLite files run in WAL mode: readers never wait for the writer and a crash of the
+ * process loses no committed transaction.
+ * @example
+ * const store = await openStore(".keyport/keyport.sqlite");
+ */
+export async function openStore(database: string): Promise<Store> {
+  const db = isPostgresUrl(database) ? openPostgres(database) : openSqlite(database);
+  await migrate(db);
+  return new KyselyStore(db);
+}
+
+function openSqlite(path: string): Kysely<Database> {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = NORMAL");
+  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("foreign_keys = ON");
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+function openPostgres(url: string): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === INT8_OID
+          ? Number
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw error;
+  }
+}

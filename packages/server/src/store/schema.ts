@@ -1,0 +1,63 @@
+import type { Generated } from "kysely";
+
+/** Timestamps are integer milliseconds since the epoch (UTC) in every dialect. */
+type Millis = number;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  created_at: Millis;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  created_at: Millis;
+  expires_at: Millis;
+}
+
+export interface CodesTable {
+  code_hash: string;
+  user_id: string;
+  code_challenge: string | null;
+  code_challenge_method: string | null;
+  callback_url: string | null;
+  key_label: string;
+  limit_micros: number | null;
+  limit_reset: string | null;
+  key_expires_at: Millis | null;
+  created_at: Millis;
+  expires_at: Millis;
+  consumed_at: Millis | null;
+  replayed_at: Millis | null;
+  key_hash: string | null;
+}
+
+export interface KeysTable {
+  hash: string;
+  user_id: string;
+  label: string;
+  limit_micros: number | null;
+  limit_reset: string | null;
+  usage_micros: Generated<number>;
+  is_management: Generated<number>;
+  disabled: Generated<number>;
+  expires_at: Millis | null;
+  created_at: Millis;
+  revoked_at: Millis | null;
+}
+
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+/** The database as Kysely sees it. */
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  codes: CodesTable;
+  keys: KeysTable;
+  settings: SettingsTable;
+}

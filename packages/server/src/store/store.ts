@@ -1,0 +1,94 @@
+import type { LimitReset } from "../domain/credits.js";
+import type { CodeChallengeMethod } from "../domain/pkce.js";
+
+/** An account. */
+export interface User {
+  readonly id: string;
+  readonly email: string;
+  readonly passwordHash: string;
+  readonly createdAt: Date;
+}
+
+/** A signed-in browser session; only the SHA-256 of its id is stored. */
+export interface Session {
+  readonly idHash: string;
+  readonly userId: string;
+  readonly expiresAt: Date;
+}
+
+/** What the user approved on the consent page, waiting to be exchanged for a key. */
+export interface NewCode {
+  readonly codeHash: string;
+  readonly userId: string;
+  readonly codeChallenge: string | null;
+  readonly codeChallengeMethod: CodeChallengeMethod | null;
+  readonly callbackUrl: string | null;
+  readonly keyLabel: string;
+  readonly limitMicros: number | null;
+  readonly limitReset: LimitReset | null;
+  readonly keyExpiresAt: Date | null;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** A code as it was when it was consumed. */
+export type StoredCode = NewCode;
+
+/** What a key carries besides its hash. */
+export interface NewKey {
+  readonly hash: string;
+  readonly userId: string;
+  readonly label: string;
+  readonly limitMicros: number | null;
+  readonly limitReset: LimitReset | null;
+  readonly expiresAt: Date | null;
+  readonly createdAt: Date;
+}
+
+/** A key as stored. */
+export interface StoredKey extends NewKey {
+  readonly usageMicros: number;
+  readonly isManagement: boolean;
+  readonly disabled: boolean;
+  readonly revokedAt: Date | null;
+}
+
+/**
+ * The storage contract, shaped by what the domain needs. Each method is atomic on its own;
+ * callers never compose reads and writes into a race.
+ */
+export interface Store {
+  /** Creates an account; `undefined` when the email is taken. */
+  createUser(user: User): Promise<User | undefined>;
+  findUserByEmail(email: string): Promise<User | undefined>;
+  findUserById(id: string): Promise<User | undefined>;
+
+  createSession(session: Session & { createdAt: Date }): Promise<void>;
+  /** The session if it exists and has not expired at `now`. */
+  findSession(idHash: string, now: Date): Promise<Session | undefined>;
+  deleteSession(idHash: string): Promise<void>;
+
+  createCode(code: NewCode): Promise<void>;
+  /**
+   * Marks an unconsumed code consumed and returns it, in one statement, so that of any number of
+   * concurrent calls exactly one gets the code. `undefined` for unknown or already used codes.
+   */
+  consumeCode(codeHash: string, now: Date): Promise<StoredCode | undefined>;
+  /**
+   * Records the replay of an already consumed code and revokes the key it minted
+   * (RFC 6749 §4.1.2). Returns whether such a code exists.
+   */
+  revokeReplayedCode(codeHash: string, now: Date): Promise<boolean>;
+  /**
+   * Stores the key minted for a consumed code. If that code was replayed meanwhile, the key is
+   * stored already revoked and `false` is returned.
+   */
+  createKeyForCode(codeHash: string, key: NewKey): Promise<boolean>;
+
+  findKey(hash: string): Promise<StoredKey | undefined>;
+
+  /** Reads a named server secret, creating it with `create()` the first time (first writer wins). */
+  secret(name: string, create: () => string): Promise<string>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,123 @@
+import { CsrfField, FormError, Layout } from "./layout.js";
+
+interface AccountFormProps {
+  csrfToken: string;
+  /** Where to go after success: a path on this server. */
+  next: string;
+  email?: string;
+  error?: string;
+  signupOpen: boolean;
+}
+
+/** The sign-in form, with a link to sign up when sign-up is open. */
+export function SignInPage(props: AccountFormProps) {
+  const query = `?next=${encodeURIComponent(props.next)}`;
+  return (
+    <Layout title="Sign in">
+      <h1>Sign in</h1>
+      <FormError message={props.error} />
+      <form method="post" action={`/signin${query}`}>
+        <CsrfField token={props.csrfToken} />
+        <label for="email">Email</label>
+        <input
+          id="email"
+          name="email"
+          type="email"
+          autocomplete="username"
+          required
+          value={props.email ?? ""}
+        />
+        <label for="password">Password</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+        />
+        <button type="submit">Sign in</button>
+      </form>
+      {props.signupOpen ? (
+        <p class="muted">
+          No account yet? <a href={`/signup${query}`}>Sign up</a>
+        </p>
+      ) : null}
+    </Layout>
+  );
+}
+
+/** The sign-up form. */
+export function SignUpPage(props: AccountFormProps) {
+  const query = `?next=${encodeURIComponent(props.next)}`;
+  return (
+    <Layout title="Sign up">
+      <h1>Create your account</h1>
+      <FormError message={props.error} />
+      <form method="post" action={`/signup${query}`}>
+        <CsrfField token={props.csrfToken} />
+        <label for="email">Email</label>
+        <input
+          id="email"
+          name="email"
+          type="email"
+          autocomplete="username"
+          required
+          value={props.email ?? ""}
+        />
+        <label for="password">Password</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          minlength={8}
+          required
+        />
+        <small>At least 8 characters.</small>
+        <button type="submit">Sign up</button>
+      </form>
+      <p class="muted">
+        Already have an account? <a href={`/signin${query}`}>Sign in</a>
+      </p>
+    </Layout>
+  );
+}
+
+/** The landing page: who is signed in, and a way out. */
+export function HomePage(props: { email?: string; csrfToken: string }) {
+  return (
+    <Layout title="Keyport">
+      <h1>Keyport</h1>
+      {props.email ? (
+        <>
+          <p>
+            Signed in as <strong>{props.email}</strong>.
+          </p>
+          <form method="post" action="/signout">
+            <CsrfField token={props.csrfToken} />
+            <button type="submit" class="secondary">
+              Sign out
+            </button>
+          </form>
+        </>
+      ) : (
+        <p>
+          <a href="/signin">Sign in</a> to manage your keys.
+        </p>
+      )}
+    </Layout>
+  );
+}
+
+/** Any error shown as a page: a refused callback, an expired form, a bad request. */
+export function ErrorPage(props: { status: number; message: string }) {
+  return (
+    <Layout title="Something went wrong">
+      <h1>{props.status === 400 ? "This request cannot be used" : "Something went wrong"}</h1>
+      <p class="error" role="alert">
+        {props.message}
+      </p>
+      <p class="muted">Nothing was shared with the app. You can close this page.</p>
+    </Layout>
+  );
+}

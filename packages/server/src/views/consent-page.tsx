@@ -1,0 +1,107 @@
+import type { AuthRequest } from "../domain/auth-request.js";
+import { CsrfField, Layout } from "./layout.js";
+
+interface ConsentProps {
+  request: AuthRequest;
+  /** The request's own parameters, carried through the form unchanged. */
+  hiddenParams: Record<string, string>;
+  csrfToken: string;
+  email: string;
+}
+
+/** Asks the signed-in user whether the app may have a key, and on which terms. */
+export function ConsentPage(props: ConsentProps) {
+  const { request } = props;
+  const callback = request.callback;
+  const fixed = Object.entries(props.hiddenParams).filter(
+    ([name]) => name !== "key_label" && name !== "limit",
+  );
+  return (
+    <Layout title="Authorize app">
+      <h1>Authorize access</h1>
+      {callback ? (
+        <p>
+          <span class="app">{callback.displayName}</span>
+          <br />
+          wants an API key for your account <strong>{props.email}</strong>.
+        </p>
+      ) : (
+        <p>
+          A device or terminal wants an API key for your account <strong>{props.email}</strong>. You
+          will be shown a code to paste into it.
+        </p>
+      )}
+      {callback?.kind === "loopback" ? (
+        <p class="warning" role="note">
+          This app runs on your own computer ({callback.url.host}). Only continue if you just
+          started it yourself.
+        </p>
+      ) : null}
+      {callback?.kind === "custom-scheme" ? (
+        <p class="warning" role="note">
+          This is an installed app ({callback.displayName}:). Any app on your device can claim that
+          name: only continue if you just started it yourself.
+        </p>
+      ) : null}
+      <form method="post" action="/auth">
+        <CsrfField token={props.csrfToken} />
+        {fixed.map(([name, value]) => (
+          <input type="hidden" name={name} value={value} />
+        ))}
+        <label for="key_label">Key label</label>
+        <input
+          id="key_label"
+          name="key_label"
+          type="text"
+          maxlength={100}
+          required
+          value={request.keyLabel}
+        />
+        <label for="limit">Credit limit</label>
+        <input
+          id="limit"
+          name="limit"
+          type="number"
+          min="0"
+          step="any"
+          placeholder="No limit"
+          value={request.limit === undefined ? "" : String(request.limit)}
+        />
+        <dl>
+          {request.usageLimitType ? (
+            <>
+              <dt>Limit resets</dt>
+              <dd>{request.usageLimitType}</dd>
+            </>
+          ) : null}
+          <dt>Expires</dt>
+          <dd>{request.expiresAt ? request.expiresAt.toISOString() : "Never"}</dd>
+        </dl>
+        <div class="actions">
+          <button type="submit" name="decision" value="approve">
+            Authorize
+          </button>
+          <button type="submit" name="decision" value="deny" class="secondary" formnovalidate>
+            Deny
+          </button>
+        </div>
+      </form>
+    </Layout>
+  );
+}
+
+/** Headless mode: the code the user pastes into the terminal that asked. */
+export function HeadlessCodePage(props: { code: string; keyLabel: string }) {
+  return (
+    <Layout title="Your code">
+      <h1>Paste this code into your terminal</h1>
+      <p>
+        It creates the key <strong>{props.keyLabel}</strong>. It works once, within 10 minutes.
+      </p>
+      <p class="code" id="code" data-testid="code">
+        {props.code}
+      </p>
+      <p class="muted">Do not share it with anyone: it is as good as a key until it is used.</p>
+    </Layout>
+  );
+}
