@@ -71,8 +71,7 @@ function isoUtc(value: Date | string): string {
  */
 export function authorizationUrl(options: AuthorizationUrlOptions): string {
   const base = normalizeBaseUrl(options.baseUrl);
-  const { callbackUrl, codeChallenge, keyLabel, limit, usageLimitType, expiresAt, state } =
-    options;
+  const { callbackUrl, codeChallenge, keyLabel, limit, usageLimitType, expiresAt, state } = options;
   let method: CodeChallengeMethod | undefined;
   if (codeChallenge !== nopkce) {
     assertPkceValue(codeChallenge, "codeChallenge");

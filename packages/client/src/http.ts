@@ -1,5 +1,5 @@
 import {
-  KeyportError,
+  type KeyportError,
   type KeyportErrorOptions,
   MethodNotAllowedError,
   NetworkError,

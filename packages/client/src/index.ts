@@ -20,9 +20,9 @@ export { OPENROUTER_BASE_URL } from "./base-url.js";
 export {
   AccessDeniedError,
   CodeExpiredError,
+  type InvalidArgumentError,
   InvalidCodeChallengeMethodError,
   InvalidCodeError,
-  type InvalidArgumentError,
   KeyportError,
   type KeyportErrorOptions,
   MethodNotAllowedError,
