@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { KyselyStore } from "./kysely-store.js";
 import { migrationProvider } from "./migrations.js";
@@ -23,8 +23,9 @@ export function isPostgresUrl(database: string): boolean {
  * const store = await openStore(".keyport/keyport.sqlite");
  */
 export async function openStore(database: string): Promise<Store> {
-  const db = isPostgresUrl(database) ? openPostgres(database) : openSqlite(database);
-  await migrate(db);
+  const postgres = isPostgresUrl(database);
+  const db = postgres ? openPostgres(database) : openSqlite(database);
+  await migrate(db, postgres);
   return new KyselyStore(db);
 }
 
@@ -52,8 +53,17 @@ function openPostgres(url: string): Kysely<Database> {
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
-async function migrate(db: Kysely<Database>): Promise<void> {
-  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+async function migrate(db: Kysely<Database>, postgres: boolean): Promise<void> {
+  // Kysely looks for its migration tables in every schema; pin them to the connection's own, or a
+  // server where another schema already holds them would skip creating them in this one.
+  const migrationTableSchema = postgres
+    ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+    : undefined;
+  const { error } = await new Migrator({
+    db,
+    provider: migrationProvider,
+    migrationTableSchema,
+  }).migrateToLatest();
   if (error) {
     await db.destroy();
     throw error;

@@ -56,4 +56,6 @@ const postgres = (serverUrl: string): Dialect => ({
 });
 
 /** The dialects every storage-touching test runs on, selected by one loop (`describe.each`). */
-export const dialects: readonly Dialect[] = postgresUrl ? [sqlite, postgres(postgresUrl)] : [sqlite];
+export const dialects: readonly Dialect[] = postgresUrl
+  ? [sqlite, postgres(postgresUrl)]
+  : [sqlite];
