@@ -28,9 +28,9 @@ export async function rawQuery(
   const sqlite = new Database(database.url);
   try {
     const statement = sqlite.prepare(sql);
-    return statement.reader
-      ? (statement.all(...params) as Record<string, unknown>[])
-      : (statement.run(...params), []);
+    if (statement.reader) return statement.all(...params) as Record<string, unknown>[];
+    statement.run(...params);
+    return [];
   } finally {
     sqlite.close();
   }

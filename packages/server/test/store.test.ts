@@ -1,0 +1,285 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore, type Store } from "../src/index.js";
+import type { NewCode, NewKey } from "../src/store/store.js";
+import { approve, Browser, csrfTokenOf } from "./support/browser.js";
+import { dialects, type TestDatabase } from "./support/databases.js";
+import { exchange, keyInfo, newVerifier, s256, startTestServer } from "./support/server.js";
+
+const T0 = new Date("2026-01-01T00:00:00.000Z");
+const later = (ms: number) => new Date(T0.getTime() + ms);
+const hex = () => randomBytes(32).toString("hex");
+
+describe.each(dialects)("Store ($name)", (dialect) => {
+  let database: TestDatabase;
+  let store: Store;
+  let userId: string;
+
+  beforeAll(async () => {
+    database = await dialect.fresh();
+    store = await openStore(database.url);
+    userId = await newUser(store);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  async function newUser(target: Store): Promise<string> {
+    const id = `user_${hex().slice(0, 16)}`;
+    const user = await target.createUser({
+      id,
+      email: `${id}@example.test`,
+      passwordHash: "$argon2id$not-a-real-hash",
+      createdAt: T0,
+    });
+    expect(user?.id).toBe(id);
+    return id;
+  }
+
+  function newCode(overrides: Partial<NewCode> = {}): NewCode {
+    return {
+      codeHash: hex(),
+      userId,
+      codeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+      codeChallengeMethod: "S256",
+      callbackUrl: "https://app.example/cb?x=1",
+      keyLabel: "Label",
+      limitMicros: 5_000_000,
+      limitReset: "monthly",
+      keyExpiresAt: later(86_400_000),
+      createdAt: T0,
+      expiresAt: later(600_000),
+      ...overrides,
+    };
+  }
+
+  function newKey(overrides: Partial<NewKey> = {}): NewKey {
+    return {
+      hash: hex(),
+      userId,
+      label: "Label",
+      limitMicros: null,
+      limitReset: null,
+      expiresAt: null,
+      createdAt: T0,
+      ...overrides,
+    };
+  }
+
+  describe("users", () => {
+    it("refuses a second account with the same email", async () => {
+      const email = `dup-${hex().slice(0, 8)}@example.test`;
+      const base = { email, passwordHash: "x", createdAt: T0 };
+      expect(await store.createUser({ id: `user_${hex()}`, ...base })).toBeDefined();
+      expect(await store.createUser({ id: `user_${hex()}`, ...base })).toBeUndefined();
+      expect((await store.findUserByEmail(email))?.email).toBe(email);
+    });
+  });
+
+  describe("sessions", () => {
+    it("are found until they expire, and gone once deleted", async () => {
+      const idHash = hex();
+      await store.createSession({ idHash, userId, createdAt: T0, expiresAt: later(1000) });
+      expect((await store.findSession(idHash, later(999)))?.userId).toBe(userId);
+      expect(await store.findSession(idHash, later(1000))).toBeUndefined();
+      await store.deleteSession(idHash);
+      expect(await store.findSession(idHash, T0)).toBeUndefined();
+    });
+  });
+
+  describe("consumeCode (DESIGN invariant 3)", () => {
+    it("returns the code as stored, once", async () => {
+      const code = newCode();
+      await store.createCode(code);
+      const consumed = await store.consumeCode(code.codeHash, later(1));
+      expect(consumed).toEqual(code);
+      expect(await store.consumeCode(code.codeHash, later(2))).toBeUndefined();
+    });
+
+    it("round-trips a code without challenge, callback or limits", async () => {
+      const code = newCode({
+        codeChallenge: null,
+        codeChallengeMethod: null,
+        callbackUrl: null,
+        limitMicros: null,
+        limitReset: null,
+        keyExpiresAt: null,
+      });
+      await store.createCode(code);
+      expect(await store.consumeCode(code.codeHash, T0)).toEqual(code);
+    });
+
+    it("an unknown code: undefined", async () => {
+      expect(await store.consumeCode(hex(), T0)).toBeUndefined();
+    });
+
+    it("20 concurrent consumptions of one code: exactly one winner", async () => {
+      const code = newCode();
+      await store.createCode(code);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => store.consumeCode(code.codeHash, later(1))),
+      );
+      expect(results.filter((result) => result !== undefined)).toHaveLength(1);
+    });
+  });
+
+  describe("revokeReplayedCode (RFC 6749 §4.1.2)", () => {
+    it("an unknown or unconsumed code: false, and the unconsumed one stays redeemable", async () => {
+      expect(await store.revokeReplayedCode(hex(), T0)).toBe(false);
+      const code = newCode();
+      await store.createCode(code);
+      expect(await store.revokeReplayedCode(code.codeHash, T0)).toBe(false);
+      expect(await store.consumeCode(code.codeHash, T0)).toBeDefined();
+    });
+
+    it("revokes the key the consumed code minted, and no other", async () => {
+      const code = newCode();
+      await store.createCode(code);
+      await store.consumeCode(code.codeHash, later(1));
+      const key = newKey();
+      expect(await store.createKeyForCode(code.codeHash, key)).toBe(true);
+      const bystander = newKey();
+      const otherCode = newCode();
+      await store.createCode(otherCode);
+      await store.consumeCode(otherCode.codeHash, later(1));
+      await store.createKeyForCode(otherCode.codeHash, bystander);
+      expect((await store.findKey(key.hash))?.revokedAt).toBeNull();
+
+      expect(await store.revokeReplayedCode(code.codeHash, later(5))).toBe(true);
+      expect((await store.findKey(key.hash))?.revokedAt).toEqual(later(5));
+      expect((await store.findKey(bystander.hash))?.revokedAt).toBeNull();
+
+      expect(await store.revokeReplayedCode(code.codeHash, later(9))).toBe(true);
+      expect((await store.findKey(key.hash))?.revokedAt).toEqual(later(5));
+    });
+
+    it("createKeyForCode after a replay stores the key already revoked and says so", async () => {
+      const code = newCode();
+      await store.createCode(code);
+      await store.consumeCode(code.codeHash, later(1));
+      expect(await store.revokeReplayedCode(code.codeHash, later(2))).toBe(true);
+      const key = newKey();
+      expect(await store.createKeyForCode(code.codeHash, key)).toBe(false);
+      const stored = await store.findKey(key.hash);
+      expect(stored?.revokedAt).not.toBeNull();
+    });
+
+    it("createKeyForCode stores the key's fields", async () => {
+      const code = newCode();
+      await store.createCode(code);
+      await store.consumeCode(code.codeHash, later(1));
+      const key = newKey({ limitMicros: 7, limitReset: "daily", expiresAt: later(10) });
+      await store.createKeyForCode(code.codeHash, key);
+      expect(await store.findKey(key.hash)).toMatchObject({
+        ...key,
+        usageMicros: 0,
+        isManagement: false,
+        disabled: false,
+        revokedAt: null,
+      });
+    });
+  });
+
+  describe("secret()", () => {
+    it("first writer wins", async () => {
+      const name = `s-${hex().slice(0, 8)}`;
+      expect(await store.secret(name, () => "first")).toBe("first");
+      expect(await store.secret(name, () => "second")).toBe("first");
+    });
+
+    it("concurrent first calls all read the one value that was stored", async () => {
+      const name = `s-${hex().slice(0, 8)}`;
+      const values = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.secret(name, () => `value-${i}`)),
+      );
+      expect(new Set(values).size).toBe(1);
+    });
+  });
+
+  describe("nothing lost on restart", () => {
+    it("a closed and reopened store has every row", async () => {
+      const db = await dialect.fresh();
+      try {
+        const first = await openStore(db.url);
+        const owner = await newUser(first);
+        const code = newCode({ userId: owner });
+        await first.createCode(code);
+        const key = newKey({ userId: owner });
+        const used = newCode({ userId: owner });
+        await first.createCode(used);
+        await first.consumeCode(used.codeHash, T0);
+        await first.createKeyForCode(used.codeHash, key);
+        const idHash = hex();
+        await first.createSession({ idHash, userId: owner, createdAt: T0, expiresAt: later(1e6) });
+        const secret = await first.secret("csrf", () => "kept");
+        await first.close();
+
+        const second = await openStore(db.url);
+        try {
+          expect((await second.findUserById(owner))?.id).toBe(owner);
+          expect((await second.findSession(idHash, T0))?.userId).toBe(owner);
+          expect((await second.findKey(key.hash))?.label).toBe("Label");
+          expect(await second.consumeCode(used.codeHash, T0)).toBeUndefined();
+          expect(await second.consumeCode(code.codeHash, T0)).toEqual(code);
+          expect(await second.secret("csrf", () => "new")).toBe(secret);
+        } finally {
+          await second.close();
+        }
+      } finally {
+        await db.drop();
+      }
+    });
+
+    it("a server restarted on the same database keeps keys and sessions", async () => {
+      const db = await dialect.fresh();
+      try {
+        const first = await startTestServer(db);
+        const browser = new Browser(first.url);
+        await browser.signUp();
+        const verifier = newVerifier();
+        const code = await approve(browser, {
+          callback_url: "https://app.example/cb",
+          code_challenge: s256(verifier),
+          code_challenge_method: "S256",
+        });
+        const { key } = await (
+          await exchange(first.url, {
+            code,
+            code_verifier: verifier,
+            code_challenge_method: "S256",
+          })
+        ).json();
+        const pending = await approve(browser, {
+          callback_url: "https://app.example/cb",
+          code_challenge: s256(verifier),
+          code_challenge_method: "S256",
+        });
+        const tokenBefore = csrfTokenOf((await browser.get("/")).html);
+        await first.close();
+
+        const second = await startTestServer(db);
+        try {
+          expect((await keyInfo(second.url, key)).status).toBe(200);
+          const moved = new Browser(second.url);
+          for (const [name, value] of browser.cookies) moved.cookies.set(name, value);
+          expect((await moved.get("/")).html).toContain("Signed in as");
+          const redeemed = await exchange(second.url, {
+            code: pending,
+            code_verifier: verifier,
+            code_challenge_method: "S256",
+          });
+          expect(redeemed.status).toBe(200);
+          // CSRF tokens derive from the stored secret: a page from before the restart still posts.
+          const signedOut = await moved.post("/signout", { csrf_token: tokenBefore });
+          expect(signedOut.status).toBe(303);
+        } finally {
+          await second.close();
+        }
+      } finally {
+        await db.drop();
+      }
+    });
+  });
+});
