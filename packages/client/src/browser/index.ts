@@ -7,8 +7,8 @@
  * @packageDocumentation
  */
 
+export type { CallbackParams } from "../check-callback.js";
 export * from "../index.js";
-export type { CallbackParams } from "./callback.js";
 export type { BrowserEnvironment } from "./environment.js";
 export {
   completePopupCallback,

@@ -1,11 +1,12 @@
 import { type AuthorizationParams, authorizationUrl } from "../authorize.js";
+import { type CallbackParams, checkCallback } from "../check-callback.js";
 import { KeyportError, TimeoutError } from "../errors.js";
 import { type ExchangeResult, exchangeCode } from "../exchange.js";
 import { isObject } from "../http.js";
 import { createPkcePair } from "../pkce.js";
 import type { FetchLike } from "../platform.js";
 import { randomToken } from "../platform.js";
-import { type CallbackParams, checkCallback, pageAddress, readCallback } from "./callback.js";
+import { pageAddress, readCallback } from "./callback.js";
 
 const MESSAGE_TYPE = "keyport:callback";
 

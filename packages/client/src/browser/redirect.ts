@@ -1,12 +1,13 @@
 import { type AuthorizationParams, authorizationUrl } from "../authorize.js";
 import { normalizeBaseUrl } from "../base-url.js";
+import { type CallbackParams, checkCallback } from "../check-callback.js";
 import { InvalidCodeError } from "../errors.js";
 import { type ExchangeResult, exchangeCode } from "../exchange.js";
 import { isObject } from "../http.js";
 import type { CodeChallengeMethod } from "../pkce.js";
 import { createPkcePair } from "../pkce.js";
 import { randomToken } from "../platform.js";
-import { type CallbackParams, checkCallback, pageAddress, readCallback } from "./callback.js";
+import { pageAddress, readCallback } from "./callback.js";
 import { type BrowserEnvironment, resolveEnvironment } from "./environment.js";
 
 const STORAGE_KEY = "keyport:sign-in";
