@@ -29,8 +29,16 @@ export function single(fields: FormFields, name: string): string | undefined {
   return values?.length === 1 ? values[0] : undefined;
 }
 
-/** A local path to continue to after a form, never another site (no open redirect). */
+const LOCAL = "http://keyport.invalid";
+
+/**
+ * A local path to continue to after a form, never another site (no open redirect). Browsers
+ * drop tabs and newlines from URLs and read `\\` as `/`, so `/\t/evil.com` is `//evil.com`: the
+ * path is resolved as a browser would, and control characters (header injection) are refused.
+ */
 export function safeNext(next: string | undefined): string {
-  if (!next?.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  return next;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
+  if (!next?.startsWith("/") || /[\u0000-\u001f\u007f]/.test(next)) return "/";
+  if (next.startsWith("//") || next.startsWith("/\\")) return "/";
+  return new URL(next, LOCAL).origin === LOCAL ? next : "/";
 }
