@@ -7,6 +7,8 @@ export interface AuthServer extends TestServer {
    * the callback URL the browser would be redirected to (with `state` echoed).
    */
   approve(authorizationUrl: string, extra?: Record<string, string>): string;
+  /** Plays the headless consent page: issues a code and returns it, as the page shows it. */
+  issueCode(authorizationUrl: string): string;
   /** Exchanges that minted a key. */
   minted: string[];
 }
@@ -38,17 +40,23 @@ export async function startAuthServer(): Promise<AuthServer> {
     json(res, 200, { key, user_id: "user_1" });
   });
   let counter = 0;
+  const issueCode = (authorizationUrl: string) => {
+    const params = new URL(authorizationUrl).searchParams;
+    counter += 1;
+    const code = `code-${counter}`;
+    issued.set(code, {
+      challenge: params.get("code_challenge") ?? "",
+      method: params.get("code_challenge_method") ?? "",
+    });
+    return code;
+  };
   return {
+    issueCode,
     ...server,
     minted,
     approve(authorizationUrl, extra = {}) {
       const params = new URL(authorizationUrl).searchParams;
-      counter += 1;
-      const code = `code-${counter}`;
-      issued.set(code, {
-        challenge: params.get("code_challenge") ?? "",
-        method: params.get("code_challenge_method") ?? "",
-      });
+      const code = issueCode(authorizationUrl);
       const callback = new URL(params.get("callback_url") ?? "");
       callback.searchParams.set("code", code);
       const state = params.get("state");

@@ -1,0 +1,175 @@
+import { spawn } from "node:child_process";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { credentialsPath, deleteKey, loadKey, saveKey } from "../src/node/index.js";
+
+let dir: string;
+let path: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "keyport-credentials-"));
+  path = join(dir, "keyport", "credentials.json");
+});
+
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const mode = async (p: string) => (await stat(p)).mode & 0o777;
+
+describe("credentialsPath", () => {
+  it("follows XDG on Linux, Application Support on macOS, APPDATA on Windows", () => {
+    const home = "/home/ada";
+    expect(credentialsPath({ platform: "linux", homedir: home, env: {} })).toBe(
+      "/home/ada/.config/keyport/credentials.json",
+    );
+    expect(
+      credentialsPath({ platform: "linux", homedir: home, env: { XDG_CONFIG_HOME: "/cfg" } }),
+    ).toBe("/cfg/keyport/credentials.json");
+    expect(
+      credentialsPath({ platform: "linux", homedir: home, env: { XDG_CONFIG_HOME: "rel" } }),
+    ).toBe("/home/ada/.config/keyport/credentials.json");
+    expect(credentialsPath({ platform: "darwin", homedir: "/Users/ada", env: {} })).toBe(
+      "/Users/ada/Library/Application Support/keyport/credentials.json",
+    );
+    expect(
+      credentialsPath({
+        platform: "win32",
+        homedir: "C:\\Users\\ada",
+        env: { APPDATA: "C:\\Users\\ada\\AppData\\Roaming" },
+      }),
+    ).toBe("C:\\Users\\ada\\AppData\\Roaming\\keyport\\credentials.json");
+  });
+});
+
+describe("saveKey / loadKey / deleteKey", () => {
+  it("round-trips a key per normalised base URL", async () => {
+    await saveKey(
+      "https://openrouter.ai/",
+      { key: "sk-or-1", userId: "u1", label: "cli", savedAt: new Date(0) },
+      { path },
+    );
+    await saveKey("http://127.0.0.1:8787/base/", { key: "sk-kp-2" }, { path });
+    expect(await loadKey("https://OpenRouter.ai", { path })).toEqual({
+      key: "sk-or-1",
+      userId: "u1",
+      label: "cli",
+      savedAt: "1970-01-01T00:00:00.000Z",
+    });
+    expect((await loadKey("http://127.0.0.1:8787/base", { path }))?.key).toBe("sk-kp-2");
+    expect(await loadKey("http://127.0.0.1:8787", { path })).toBeUndefined();
+    expect(await deleteKey("https://openrouter.ai", { path })).toBe(true);
+    expect(await deleteKey("https://openrouter.ai", { path })).toBe(false);
+    expect(await loadKey("https://openrouter.ai", { path })).toBeUndefined();
+    expect((await loadKey("http://127.0.0.1:8787/base", { path }))?.key).toBe("sk-kp-2");
+  });
+
+  it("returns undefined when there is no file yet", async () => {
+    expect(await loadKey("https://openrouter.ai", { path })).toBeUndefined();
+  });
+
+  it("creates the directory 0700 and the file 0600, and keeps 0600 after overwrite", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-1" }, { path });
+    expect(await mode(join(dir, "keyport"))).toBe(0o700);
+    expect(await mode(path)).toBe(0o600);
+    await chmod(path, 0o644);
+    await saveKey("https://openrouter.ai", { key: "sk-2" }, { path });
+    expect(await mode(path)).toBe(0o600);
+    expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-2");
+    expect(await readdir(join(dir, "keyport"))).toEqual(["credentials.json"]);
+  });
+
+  it("loses no save when many run at once in one process", async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        saveKey(`https://server-${i}.example`, { key: `sk-${i}` }, { path }),
+      ),
+    );
+    for (let i = 0; i < 20; i++) {
+      expect((await loadKey(`https://server-${i}.example`, { path }))?.key).toBe(`sk-${i}`);
+    }
+  });
+
+  it("readers never see a partly written file", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-0" }, { path });
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 1; i <= 15; i++) {
+        await saveKey(
+          "https://openrouter.ai",
+          { key: `sk-${i}`, label: "x".repeat(2_000_000) },
+          {
+            path,
+          },
+        );
+      }
+      writing = false;
+    })();
+    let reads = 0;
+    while (writing) {
+      const text = await readFile(path, "utf8");
+      expect(() => JSON.parse(text)).not.toThrow();
+      reads += 1;
+    }
+    await writer;
+    expect(reads).toBeGreaterThan(0);
+  });
+
+  it("a crash before the rename leaves the previous file intact", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-before" }, { path });
+    const before = await readFile(path, "utf8");
+    const crash = join(dir, "crash-before-rename.mjs");
+    await writeFile(
+      crash,
+      `import fs from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
+fs.promises.rename = async () => process.kill(process.pid, "SIGKILL");
+syncBuiltinESMExports();`,
+    );
+    const child = join(dir, "child.mjs");
+    const credentials = pathToFileURL(
+      fileURLToPath(new URL("../src/node/credentials.ts", import.meta.url)),
+    ).href;
+    await writeFile(
+      child,
+      `import { saveKey } from ${JSON.stringify(credentials)};
+await saveKey("https://openrouter.ai", { key: "sk-after", label: "y".repeat(100000) }, { path: ${JSON.stringify(path)} });
+console.log("renamed");`,
+    );
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => {
+      const proc = spawn(process.execPath, ["--import", "tsx", "--import", crash, child], {
+        stdio: "ignore",
+      });
+      proc.on("exit", (_code, killedBy) => resolve(killedBy));
+    });
+    expect(signal).toBe("SIGKILL");
+    expect(await readFile(path, "utf8")).toBe(before);
+    expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-before");
+    // The new content had been fully written, just never put in place.
+    const leftovers = (await readdir(join(dir, "keyport"))).filter((f) => f.endsWith(".tmp"));
+    expect(leftovers).toHaveLength(1);
+    await saveKey("https://openrouter.ai", { key: "sk-next" }, { path });
+    expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-next");
+  });
+
+  it("refuses to overwrite a file it cannot parse", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-1" }, { path });
+    await writeFile(path, "{ not json");
+    await expect(saveKey("https://openrouter.ai", { key: "sk-2" }, { path })).rejects.toThrow(
+      /not valid JSON/,
+    );
+    expect(await readFile(path, "utf8")).toBe("{ not json");
+  });
+
+  it("rejects misuse with a TypeError and never puts the key in an error", async () => {
+    await expect(saveKey("not a url", { key: "sk-secret" }, { path })).rejects.toMatchObject({
+      name: "TypeError",
+      code: "ERR_INVALID_ARG_VALUE",
+    });
+    await expect(saveKey("not a url", { key: "sk-secret" }, { path })).rejects.not.toThrow(
+      /sk-secret/,
+    );
+    await expect(saveKey("https://a.example", { key: "" }, { path })).rejects.toThrow(TypeError);
+  });
+});
