@@ -46,8 +46,13 @@ export async function createCodeChallenge(
   method: CodeChallengeMethod = "S256",
 ): Promise<string> {
   assertPkceValue(codeVerifier, "codeVerifier");
-  if (assertMethod(method) === "plain") return codeVerifier;
-  // The grammar above is ASCII-only, so char codes are the ASCII octets §4.2 hashes.
+  return challenge(codeVerifier, assertMethod(method));
+}
+
+/** For verifiers known to be valid: skipping the check keeps PKCE-only bundles small. */
+async function challenge(codeVerifier: string, method: CodeChallengeMethod): Promise<string> {
+  if (method === "plain") return codeVerifier;
+  // The grammar is ASCII-only, so char codes are the ASCII octets §4.2 hashes.
   const octets = Uint8Array.from(codeVerifier, (c) => c.charCodeAt(0));
   return base64url(new Uint8Array(await platform.crypto.subtle.digest("SHA-256", octets)));
 }
@@ -64,7 +69,11 @@ export async function createCodeChallenge(
  * ```
  */
 export async function createPkcePair(method: CodeChallengeMethod = "S256"): Promise<PkcePair> {
+  assertMethod(method);
   const codeVerifier = randomToken(32);
-  const codeChallenge = await createCodeChallenge(codeVerifier, method);
-  return { codeVerifier, codeChallenge, codeChallengeMethod: method };
+  return {
+    codeVerifier,
+    codeChallenge: await challenge(codeVerifier, method),
+    codeChallengeMethod: method,
+  };
 }
