@@ -152,3 +152,15 @@ describe("signInWithLoopback", () => {
     await result;
   });
 });
+
+describe("signInWithLoopback with a throwing opener", () => {
+  it("keeps waiting: the user still has the URL", async () => {
+    const { url, result } = await start({
+      openBrowser: () => {
+        throw new Error("no xdg-open");
+      },
+    });
+    await browse(auth.approve(url));
+    expect(await result).toMatchObject({ key: auth.minted[0] });
+  });
+});

@@ -27,7 +27,15 @@ export interface LoopbackSignInOptions
   signal?: AbortSignal;
 }
 
-/** Prints the consent URL to stderr, where it cannot pollute a CLI's piped stdout. */
+/**
+ * The default `onUrl`: prints the consent URL to stderr, where it cannot pollute a CLI's piped
+ * stdout.
+ *
+ * @example
+ * ```ts
+ * await signInWithLoopback({ onUrl: (url) => { printUrl(url); copyToClipboard(url); } });
+ * ```
+ */
 export function printUrl(url: string): void {
   process.stderr.write(
     `\nOpening your browser to connect. If it does not open, visit:\n\n  ${url}\n\n`,
@@ -147,7 +155,11 @@ export async function signInWithLoopback(
         });
         onUrl(url);
         const open = options.openBrowser ?? defaultOpenBrowser;
-        if (open) await open(url);
+        // A failing opener is not a failed sign-in: the user still has the URL.
+        if (open)
+          await Promise.resolve(url)
+            .then(open)
+            .catch(() => false);
       })
       .catch(finish);
   });
