@@ -1,4 +1,9 @@
 import { z } from "zod";
+import {
+  loadUpstreams,
+  type UpstreamConfig,
+  UpstreamConfigError,
+} from "./gateway/upstream-config.js";
 
 /** How new accounts come to be: anyone may sign up, or only an operator creates them. */
 export type SignupMode = "open" | "closed";
@@ -18,6 +23,26 @@ export interface KeyportConfig {
   readonly rateLimits: Readonly<{ exchange: number; signIn: number; signUp: number }>;
   /** When set, `callback_url` must start with one of these (narrows DESIGN invariant 4). */
   readonly allowedCallbackPrefixes: readonly string[];
+  /** The chat-completions gateway. */
+  readonly gateway: GatewayConfig;
+}
+
+/** How the gateway forwards, meters and keeps streams alive. */
+export interface GatewayConfig {
+  /** Providers to forward to (`--upstreams FILE`); `keyport/echo` is always served besides. */
+  readonly upstreams: readonly UpstreamConfig[];
+  /** A `: KEYPORT PROCESSING` comment goes out after this long without upstream bytes. */
+  readonly keepAliveMs: number;
+  /** Longest wait for the upstream's answer, and longest silence mid-stream; then `408`. */
+  readonly upstreamTimeoutMs: number;
+  /** Largest chat-completions request body. */
+  readonly maxBodyBytes: number;
+  /** Worst-case completion tokens when neither the request nor the model sets a maximum. */
+  readonly defaultMaxTokens: number;
+  /** Chat requests per key and minute (`0`: unlimited). */
+  readonly rateLimit: number;
+  /** Pause between the words `keyport/echo` streams (a demo that looks like a model). */
+  readonly echoDelayMs: number;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -37,6 +62,13 @@ const schema = z.object({
   signInRateLimit: positive.default(10),
   signUpRateLimit: positive.default(5),
   allowedCallbacks: z.string().default(""),
+  upstreams: z.string().default(""),
+  keepAliveMs: positive.default(10_000),
+  upstreamTimeoutMs: positive.default(120_000),
+  gatewayMaxBodyBytes: positive.default(4 * 1024 * 1024),
+  defaultMaxTokens: positive.default(4096),
+  gatewayRateLimit: z.coerce.number().int().min(0).default(0),
+  echoDelayMs: z.coerce.number().int().min(0).default(20),
 });
 
 /** Raw option values, as flags or environment variables give them (strings or typed values). */
@@ -53,6 +85,13 @@ const envNames: Record<keyof ConfigInput, string> = {
   signInRateLimit: "KEYPORT_SIGNIN_RATE_LIMIT",
   signUpRateLimit: "KEYPORT_SIGNUP_RATE_LIMIT",
   allowedCallbacks: "KEYPORT_ALLOWED_CALLBACKS",
+  upstreams: "KEYPORT_UPSTREAMS",
+  keepAliveMs: "KEYPORT_KEEPALIVE_MS",
+  upstreamTimeoutMs: "KEYPORT_UPSTREAM_TIMEOUT_MS",
+  gatewayMaxBodyBytes: "KEYPORT_GATEWAY_MAX_BODY_BYTES",
+  defaultMaxTokens: "KEYPORT_DEFAULT_MAX_TOKENS",
+  gatewayRateLimit: "KEYPORT_GATEWAY_RATE_LIMIT",
+  echoDelayMs: "KEYPORT_ECHO_DELAY_MS",
 };
 
 /** Thrown when flags or environment hold a value the server cannot run with. */
@@ -86,6 +125,15 @@ export function parseConfig(
     );
   }
   const v = parsed.data;
+  let upstreams: readonly UpstreamConfig[] = [];
+  try {
+    if (v.upstreams) upstreams = loadUpstreams(v.upstreams, env);
+  } catch (error) {
+    if (error instanceof UpstreamConfigError) {
+      throw new ConfigError(`Invalid --upstreams (KEYPORT_UPSTREAMS): ${error.message}`);
+    }
+    throw error;
+  }
   const publicUrl = (v.publicUrl ?? `http://${urlHost(v.host)}:${v.port}`).replace(/\/+$/, "");
   return Object.freeze({
     port: v.port,
@@ -105,6 +153,15 @@ export function parseConfig(
         .map((prefix) => prefix.trim())
         .filter(Boolean),
     ),
+    gateway: Object.freeze({
+      upstreams,
+      keepAliveMs: v.keepAliveMs,
+      upstreamTimeoutMs: v.upstreamTimeoutMs,
+      maxBodyBytes: v.gatewayMaxBodyBytes,
+      defaultMaxTokens: v.defaultMaxTokens,
+      rateLimit: v.gatewayRateLimit,
+      echoDelayMs: v.echoDelayMs,
+    }),
   });
 }
 

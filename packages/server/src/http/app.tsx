@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
+import { CHAT_COMPLETIONS_PATH, gatewayRoutes } from "../gateway/routes.js";
 import { ErrorPage } from "../views/account-pages.js";
 import { STYLESHEET } from "../views/styles.js";
 import { accountRoutes } from "./account.js";
@@ -18,7 +19,7 @@ import { browserSession } from "./session.js";
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /**
- * Builds the Keyport HTTP application: pages, the PKCE exchange and the key API.
+ * Builds the Keyport HTTP application: pages, the PKCE exchange, the key API and the gateway.
  * @example
  * const app = createApp({ config, store, clock: systemClock, secret });
  * serve({ fetch: app.fetch, port: config.port });
@@ -27,14 +28,14 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.use(securityHeaders());
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new KeyportError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  const smallBodies = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new KeyportError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+  // Chat requests carry whole conversations: the gateway applies its own, larger limit.
+  app.use((c, next) => (c.req.path === CHAT_COMPLETIONS_PATH ? next() : smallBodies(c, next)));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/assets/keyport.css", (c) => {
     c.header("Cache-Control", "public, max-age=3600");
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps) {
   );
   app.route("/", exchangeRoutes(deps));
   app.route("/", keyApiRoutes(deps));
+  app.route("/", gatewayRoutes(deps));
 
   const pages = new Hono<AppEnv>();
   pages.use(browserSession(deps));

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { fromMicros } from "../domain/credits.js";
+import { fromMicros, usageAgainstLimit, usageInWindows } from "../domain/credits.js";
 import { looksLikeKey } from "../domain/keys.js";
 import { sha256Hex } from "../domain/secrets.js";
 import type { StoredKey } from "../store/store.js";
@@ -22,15 +22,23 @@ export async function authenticateKey(c: Context, deps: AppDeps): Promise<Stored
   return key;
 }
 
-/** `GET /api/v1/key`: what the calling key may do and has done, in OpenRouter's shape. */
+/**
+ * `GET /api/v1/key`: what the calling key may do and has done, in OpenRouter's shape. Usage
+ * windows come from the per-window counters the gateway keeps on the key (UTC day, week from
+ * Monday, calendar month); `limit_remaining` is measured against the key's `limit_reset` window.
+ */
 export function keyApiRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   app.get("/api/v1/key", async (c) => {
     const key = await authenticateKey(c, deps);
+    const now = deps.clock();
     const usage = fromMicros(key.usageMicros);
+    const windows = usageInWindows(key.counters, now);
     const limit = key.limitMicros === null ? null : fromMicros(key.limitMicros);
     const remaining =
-      key.limitMicros === null ? null : fromMicros(Math.max(0, key.limitMicros - key.usageMicros));
+      key.limitMicros === null
+        ? null
+        : fromMicros(Math.max(0, key.limitMicros - usageAgainstLimit(key, now)));
     return c.json({
       data: {
         label: key.label,
@@ -38,9 +46,9 @@ export function keyApiRoutes(deps: AppDeps) {
         limit_remaining: remaining,
         limit_reset: key.limitReset,
         usage,
-        usage_daily: 0,
-        usage_weekly: 0,
-        usage_monthly: 0,
+        usage_daily: fromMicros(windows.daily),
+        usage_weekly: fromMicros(windows.weekly),
+        usage_monthly: fromMicros(windows.monthly),
         is_free_tier: false,
         is_management_key: key.isManagement,
         is_provisioning_key: key.isManagement,

@@ -1,8 +1,18 @@
-import type { Kysely, Selectable } from "kysely";
-import type { LimitReset } from "../domain/credits.js";
+import { type Kysely, type Selectable, sql } from "kysely";
+import { type LimitReset, windowStarts } from "../domain/credits.js";
 import type { CodeChallengeMethod } from "../domain/pkce.js";
-import type { CodesTable, Database, KeysTable, UsersTable } from "./schema.js";
-import type { NewCode, NewKey, Session, Store, StoredCode, StoredKey, User } from "./store.js";
+import type { CodesTable, Database, KeysTable, RequestsTable, UsersTable } from "./schema.js";
+import type {
+  NewCode,
+  NewKey,
+  RequestRecord,
+  Session,
+  Settlement,
+  Store,
+  StoredCode,
+  StoredKey,
+  User,
+} from "./store.js";
 
 const ms = (date: Date) => date.getTime();
 const msOrNull = (date: Date | null) => (date ? date.getTime() : null);
@@ -169,6 +179,82 @@ export class KyselyStore implements Store {
     return row && toKey(row);
   }
 
+  async reserveBudget(keyHash: string, micros: number, now: Date): Promise<boolean> {
+    const starts = windowStarts(now);
+    // The usage the limit is compared with: the current window's counter (zero once the window
+    // has rolled over) for a resetting limit, lifetime usage otherwise.
+    const usageInLimitWindow = sql<number>`CASE limit_reset
+      WHEN 'daily' THEN (CASE WHEN day_start = ${starts.day} THEN day_micros ELSE 0 END)
+      WHEN 'weekly' THEN (CASE WHEN week_start = ${starts.week} THEN week_micros ELSE 0 END)
+      WHEN 'monthly' THEN (CASE WHEN month_start = ${starts.month} THEN month_micros ELSE 0 END)
+      ELSE usage_micros END`;
+    const row = await this.db
+      .updateTable("keys")
+      .set((eb) => ({ reserved_micros: eb("reserved_micros", "+", micros) }))
+      .where("hash", "=", keyHash)
+      .where("revoked_at", "is", null)
+      .where("disabled", "=", 0)
+      .where(
+        sql<boolean>`(limit_micros IS NULL OR ${usageInLimitWindow} + reserved_micros + ${micros} <= limit_micros)`,
+      )
+      .returning("hash")
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async settleRequest({ reservedMicros, record, settledAt }: Settlement): Promise<void> {
+    const starts = windowStarts(settledAt);
+    const cost = record.costMicros;
+    // Each counter restarts at `cost` when its window rolled over, in the same statement that
+    // releases the reservation; a counter already in a later window (clock skew between
+    // instances) is left alone.
+    const counter = (window: "day" | "week" | "month", start: number) => ({
+      [`${window}_micros`]: sql<number>`CASE WHEN ${sql.ref(`${window}_start`)} = ${start} THEN ${sql.ref(`${window}_micros`)} + ${cost} WHEN ${sql.ref(`${window}_start`)} > ${start} THEN ${sql.ref(`${window}_micros`)} ELSE ${cost} END`,
+      [`${window}_start`]: sql<number>`CASE WHEN ${sql.ref(`${window}_start`)} > ${start} THEN ${sql.ref(`${window}_start`)} ELSE ${start} END`,
+    });
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable("keys")
+        .set({
+          reserved_micros: sql<number>`CASE WHEN reserved_micros > ${reservedMicros} THEN reserved_micros - ${reservedMicros} ELSE 0 END`,
+          usage_micros: sql<number>`usage_micros + ${cost}`,
+          ...counter("day", starts.day),
+          ...counter("week", starts.week),
+          ...counter("month", starts.month),
+        })
+        .where("hash", "=", record.keyHash)
+        .execute();
+      await trx
+        .insertInto("requests")
+        .values({
+          id: record.id,
+          key_hash: record.keyHash,
+          model: record.model,
+          upstream: record.upstream,
+          streamed: record.streamed ? 1 : 0,
+          status: record.status,
+          prompt_tokens: record.promptTokens,
+          completion_tokens: record.completionTokens,
+          cost_micros: cost,
+          usage_estimated: record.usageEstimated ? 1 : 0,
+          duration_ms: record.durationMs,
+          created_at: ms(record.createdAt),
+        })
+        .execute();
+    });
+  }
+
+  async listRequests(keyHash: string, limit: number): Promise<RequestRecord[]> {
+    const rows = await this.db
+      .selectFrom("requests")
+      .selectAll()
+      .where("key_hash", "=", keyHash)
+      .orderBy("created_at", "desc")
+      .limit(limit)
+      .execute();
+    return rows.map(toRequestRecord);
+  }
+
   async secret(name: string, create: () => string): Promise<string> {
     await this.db
       .insertInto("settings")
@@ -226,5 +312,31 @@ function toKey(row: Selectable<KeysTable>): StoredKey {
     expiresAt: dateOrNull(row.expires_at),
     createdAt: new Date(Number(row.created_at)),
     revokedAt: dateOrNull(row.revoked_at),
+    reservedMicros: Number(row.reserved_micros),
+    counters: {
+      dayStart: Number(row.day_start),
+      dayMicros: Number(row.day_micros),
+      weekStart: Number(row.week_start),
+      weekMicros: Number(row.week_micros),
+      monthStart: Number(row.month_start),
+      monthMicros: Number(row.month_micros),
+    },
+  };
+}
+
+function toRequestRecord(row: Selectable<RequestsTable>): RequestRecord {
+  return {
+    id: row.id,
+    keyHash: row.key_hash,
+    model: row.model,
+    upstream: row.upstream,
+    streamed: Number(row.streamed) === 1,
+    status: Number(row.status),
+    promptTokens: Number(row.prompt_tokens),
+    completionTokens: Number(row.completion_tokens),
+    costMicros: Number(row.cost_micros),
+    usageEstimated: Number(row.usage_estimated) === 1,
+    durationMs: Number(row.duration_ms),
+    createdAt: new Date(Number(row.created_at)),
   };
 }

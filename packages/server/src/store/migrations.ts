@@ -58,6 +58,46 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "2026-11-27-002-gateway": {
+    async up(db: Kysely<unknown>) {
+      // Money a request holds against its key's limit while it is in flight.
+      await db.schema
+        .alterTable("keys")
+        .addColumn("reserved_micros", "bigint", (c) => c.notNull().defaultTo(0))
+        .execute();
+      // Usage per window; each counter belongs to the window starting at its *_start (UTC ms).
+      for (const window of ["day", "week", "month"]) {
+        await db.schema
+          .alterTable("keys")
+          .addColumn(`${window}_start`, "bigint", (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .alterTable("keys")
+          .addColumn(`${window}_micros`, "bigint", (c) => c.notNull().defaultTo(0))
+          .execute();
+      }
+      await db.schema
+        .createTable("requests")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("key_hash", "text", (c) => c.notNull())
+        .addColumn("model", "text", (c) => c.notNull())
+        .addColumn("upstream", "text", (c) => c.notNull())
+        .addColumn("streamed", "integer", (c) => c.notNull())
+        .addColumn("status", "integer", (c) => c.notNull())
+        .addColumn("prompt_tokens", "bigint", (c) => c.notNull())
+        .addColumn("completion_tokens", "bigint", (c) => c.notNull())
+        .addColumn("cost_micros", "bigint", (c) => c.notNull())
+        .addColumn("usage_estimated", "integer", (c) => c.notNull())
+        .addColumn("duration_ms", "bigint", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("requests_key_hash_created_at")
+        .on("requests")
+        .columns(["key_hash", "created_at"])
+        .execute();
+    },
+  },
 };
 
 /** Hands Kysely's migrator the migrations compiled into this build. */

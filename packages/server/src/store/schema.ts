@@ -46,6 +46,29 @@ export interface KeysTable {
   expires_at: Millis | null;
   created_at: Millis;
   revoked_at: Millis | null;
+  reserved_micros: Generated<number>;
+  day_start: Generated<Millis>;
+  day_micros: Generated<number>;
+  week_start: Generated<Millis>;
+  week_micros: Generated<number>;
+  month_start: Generated<Millis>;
+  month_micros: Generated<number>;
+}
+
+/** One metered chat completion. */
+export interface RequestsTable {
+  id: string;
+  key_hash: string;
+  model: string;
+  upstream: string;
+  streamed: number;
+  status: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_micros: number;
+  usage_estimated: number;
+  duration_ms: number;
+  created_at: Millis;
 }
 
 export interface SettingsTable {
@@ -60,4 +83,5 @@ export interface Database {
   codes: CodesTable;
   keys: KeysTable;
   settings: SettingsTable;
+  requests: RequestsTable;
 }

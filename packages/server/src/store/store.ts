@@ -1,4 +1,4 @@
-import type { LimitReset } from "../domain/credits.js";
+import type { LimitReset, UsageCounters } from "../domain/credits.js";
 import type { CodeChallengeMethod } from "../domain/pkce.js";
 
 /** An account. */
@@ -51,6 +51,38 @@ export interface StoredKey extends NewKey {
   readonly isManagement: boolean;
   readonly disabled: boolean;
   readonly revokedAt: Date | null;
+  /** Held by requests in flight (DESIGN invariant 8). */
+  readonly reservedMicros: number;
+  /** Usage per day, week and month; read them with `usageInWindows`. */
+  readonly counters: UsageCounters;
+}
+
+/** What one chat completion did and cost, as metered. */
+export interface RequestRecord {
+  readonly id: string;
+  readonly keyHash: string;
+  /** The model id the client asked for. */
+  readonly model: string;
+  /** The upstream's name (`keyport` for built-in models). */
+  readonly upstream: string;
+  readonly streamed: boolean;
+  /** The HTTP status the client got (`499`: the client went away mid-stream). */
+  readonly status: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly costMicros: number;
+  /** Tokens were estimated because the upstream reported no usage. */
+  readonly usageEstimated: boolean;
+  readonly durationMs: number;
+  readonly createdAt: Date;
+}
+
+/** The end of a request: its reservation released, its real cost charged, its record kept. */
+export interface Settlement {
+  readonly reservedMicros: number;
+  readonly record: RequestRecord;
+  /** When it ended; decides the usage windows the cost counts in. */
+  readonly settledAt: Date;
 }
 
 /**
@@ -86,6 +118,22 @@ export interface Store {
   createKeyForCode(codeHash: string, key: NewKey): Promise<boolean>;
 
   findKey(hash: string): Promise<StoredKey | undefined>;
+
+  /**
+   * Holds `micros` against the key's limit in one conditional UPDATE: it succeeds only while the
+   * key is live (not revoked or disabled) and its usage in the current limit window plus what is
+   * already reserved plus `micros` stays within the limit. Concurrent calls cannot overspend.
+   * Returns whether the reservation was made.
+   */
+  reserveBudget(keyHash: string, micros: number, now: Date): Promise<boolean>;
+  /**
+   * In one transaction: releases the reservation, adds the real cost to the key's total and to
+   * its day/week/month counters (restarting any whose window has rolled over), and stores the
+   * request record.
+   */
+  settleRequest(settlement: Settlement): Promise<void>;
+  /** A key's most recent request records, newest first. */
+  listRequests(keyHash: string, limit: number): Promise<RequestRecord[]>;
 
   /** Reads a named server secret, creating it with `create()` the first time (first writer wins). */
   secret(name: string, create: () => string): Promise<string>;

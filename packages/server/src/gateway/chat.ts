@@ -1,0 +1,297 @@
+import { randomUUID } from "node:crypto";
+import type { Context } from "hono";
+import { z } from "zod";
+import { fromMicros, usageAgainstLimit } from "../domain/credits.js";
+import type { AppDeps } from "../http/context.js";
+import { KeyportError } from "../http/errors.js";
+import { readJson } from "../http/json-body.js";
+import { authenticateKey } from "../http/key-api.js";
+import type { RateLimiter } from "../http/rate-limit.js";
+import type { StoredKey } from "../store/store.js";
+import type { ModelCatalog, ModelRoute } from "./catalog.js";
+import { echoResponse } from "./echo.js";
+import {
+  costMicros,
+  estimateUsage,
+  priceMicros,
+  promptTokenBound,
+  readUsage,
+  type TokenUsage,
+} from "./pricing.js";
+import { relaySse } from "./sse-relay.js";
+import { callUpstream, UpstreamCall } from "./upstream-call.js";
+
+const tokenCount = z.number().int().positive().nullish();
+
+/** The fields Keyport reads; everything else is forwarded untouched. */
+const chatRequestSchema = z.looseObject({
+  model: z.string().min(1).max(200),
+  messages: z
+    .array(z.looseObject({ role: z.string().min(1).max(64), content: z.unknown().optional() }))
+    .min(1),
+  stream: z.boolean().nullish(),
+  max_tokens: tokenCount,
+  max_completion_tokens: tokenCount,
+  stream_options: z.looseObject({}).nullish(),
+});
+
+type ChatRequest = z.output<typeof chatRequestSchema>;
+
+/** Headers an app may send for OpenRouter's app attribution; passed on to upstreams. */
+const PASSED_HEADERS = ["http-referer", "x-title"] as const;
+
+/** What a request may cost at most, and the body the upstream gets. */
+export interface RequestPlan {
+  /** Completion tokens the request may produce. */
+  readonly maxTokens: number;
+  /** The worst-case cost held against the key while the request is in flight. */
+  readonly reserveMicros: number;
+  readonly upstreamBody: Record<string, unknown>;
+}
+
+/**
+ * Works out a request's worst case: prompt tokens bounded by the body's size, completion tokens
+ * by `max_completion_tokens`/`max_tokens` (clamped to the model's maximum), else the model's
+ * maximum, else the configured default. A key with a limit gets that default sent upstream as
+ * `max_tokens` when the request named none, so the upstream cannot outrun the reservation.
+ */
+export function planRequest(
+  route: ModelRoute,
+  request: ChatRequest,
+  bodyBytes: number,
+  key: StoredKey,
+  defaultMaxTokens: number,
+): RequestPlan {
+  const body: Record<string, unknown> = { ...request, model: route.upstreamModel };
+  const field =
+    request.max_completion_tokens != null
+      ? "max_completion_tokens"
+      : request.max_tokens != null
+        ? "max_tokens"
+        : undefined;
+  let maxTokens: number;
+  if (field) {
+    maxTokens = request[field] as number;
+    if (route.maxTokens !== undefined && maxTokens > route.maxTokens) {
+      maxTokens = route.maxTokens;
+      body[field] = maxTokens;
+    }
+  } else {
+    maxTokens = route.maxTokens ?? defaultMaxTokens;
+    if (key.limitMicros !== null) body.max_tokens = maxTokens;
+  }
+  if (request.stream) body.stream_options = { ...request.stream_options, include_usage: true };
+  return {
+    maxTokens,
+    reserveMicros: priceMicros(route, promptTokenBound(bodyBytes), maxTokens),
+    upstreamBody: body,
+  };
+}
+
+/** What the chat-completions handler is built from. */
+export interface ChatDeps {
+  readonly app: AppDeps;
+  readonly catalog: ModelCatalog;
+  readonly limiter: RateLimiter | undefined;
+  readonly fetch: typeof fetch;
+}
+
+/**
+ * `POST /api/v1/chat/completions`: authenticate the key, read the request, find the model's
+ * upstream, reserve the worst case, forward, then settle the real cost — one key lookup, one
+ * reservation UPDATE and one settle transaction per request.
+ */
+export function chatCompletions(deps: ChatDeps) {
+  const { app, catalog } = deps;
+  const gateway = app.config.gateway;
+  return async function chatCompletions(c: Context): Promise<Response> {
+    const startedAt = performance.now();
+    const key = await authenticateKey(c, app);
+    if (key.disabled) throw new KeyportError(403, "Key is disabled");
+    const request = await readJson(c, chatRequestSchema);
+    const bodyBytes = Buffer.byteLength(await c.req.text());
+    const route = await catalog.resolve(request.model);
+    if (!route)
+      throw new KeyportError(
+        503,
+        `No upstream serves model ${request.model}`,
+        {},
+        { model: request.model },
+      );
+    deps.limiter?.hit(key.hash);
+
+    const plan = planRequest(route, request, bodyBytes, key, gateway.defaultMaxTokens);
+    const createdAt = app.clock();
+    if (!(await app.store.reserveBudget(key.hash, plan.reserveMicros, createdAt))) {
+      throw await refusal(key.hash, plan.reserveMicros);
+    }
+
+    const stream = request.stream === true;
+    const settle = (status: number, usage: TokenUsage, cost: number) =>
+      app.store.settleRequest({
+        reservedMicros: plan.reserveMicros,
+        settledAt: app.clock(),
+        record: {
+          id: randomUUID(),
+          keyHash: key.hash,
+          model: route.id,
+          upstream: route.upstreamName,
+          streamed: stream,
+          status,
+          promptTokens: usage.promptTokens,
+          completionTokens: usage.completionTokens,
+          costMicros: cost,
+          usageEstimated: usage.estimated,
+          durationMs: Math.round(performance.now() - startedAt),
+          createdAt,
+        },
+      });
+
+    const call = new UpstreamCall(gateway.upstreamTimeoutMs, c.req.raw.signal);
+    let response: Response;
+    try {
+      response = route.upstream
+        ? await callUpstream(
+            route,
+            JSON.stringify(plan.upstreamBody),
+            call,
+            deps.fetch,
+            passedHeaders(c),
+          )
+        : echoResponse(
+            { messages: request.messages, stream, maxTokens: plan.maxTokens },
+            gateway.echoDelayMs,
+            call.signal,
+          );
+    } catch (error) {
+      call.dispose();
+      await settle(error instanceof KeyportError ? error.status : 502, NO_USAGE, 0);
+      throw error;
+    }
+
+    if (stream && response.body) {
+      const body = relaySse(response.body, {
+        route,
+        call,
+        keepAliveMs: gateway.keepAliveMs,
+        promptBytes: bodyBytes,
+        settle: (outcome) => settle(outcome.status, outcome.usage, outcome.costMicros),
+      });
+      return new Response(body, {
+        headers: {
+          "Content-Type": "text/event-stream",
+          "Cache-Control": "no-cache",
+          "X-Accel-Buffering": "no",
+        },
+      });
+    }
+
+    let completion: Record<string, unknown>;
+    try {
+      completion = await readCompletion(route, response, call);
+    } catch (error) {
+      call.dispose();
+      const failure = error instanceof KeyportError ? error : call.failure(route, error);
+      await settle(failure.status, NO_USAGE, 0);
+      throw failure;
+    }
+    call.dispose();
+    const usage =
+      readUsage(completion.usage) ?? estimateUsage(bodyBytes, completionChars(completion), 0);
+    const cost = costMicros(route, usage);
+    completion.usage = withCost(completion.usage, usage, cost);
+    try {
+      await settle(200, usage, cost);
+    } catch (error) {
+      // The upstream did the work and the reservation still holds the worst case: answer anyway.
+      console.error("keyport: settling a request failed", error);
+    }
+    return c.body(JSON.stringify(completion), 200, { "Content-Type": "application/json" });
+  };
+
+  /** Why a reservation failed: the key changed meanwhile, or it has no room for the worst case. */
+  async function refusal(keyHash: string, requested: number): Promise<KeyportError> {
+    const key = await app.store.findKey(keyHash);
+    if (!key || key.revokedAt) return new KeyportError(401, "User not found.");
+    if (key.disabled) return new KeyportError(403, "Key is disabled");
+    const limit = key.limitMicros ?? 0;
+    const used = usageAgainstLimit(key, app.clock());
+    const remaining = Math.max(0, limit - used);
+    return new KeyportError(
+      402,
+      `Key limit reached: this request may cost up to ${fromMicros(requested)} credits and the key has ${fromMicros(remaining)} of its ${fromMicros(limit)} left` +
+        (key.reservedMicros > 0
+          ? ` (${fromMicros(key.reservedMicros)} held by requests in flight)`
+          : "") +
+        ". Lower max_tokens or raise the key's limit.",
+      {},
+      {
+        limit_source: "key",
+        limit: fromMicros(limit),
+        limit_reset: key.limitReset,
+        limit_remaining: fromMicros(remaining),
+        reserved: fromMicros(key.reservedMicros),
+        requested: fromMicros(requested),
+      },
+    );
+  }
+}
+
+const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, estimated: false };
+
+function passedHeaders(c: Context): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of PASSED_HEADERS) {
+    const value = c.req.header(name);
+    if (value) headers[name] = value;
+  }
+  return headers;
+}
+
+async function readCompletion(
+  route: ModelRoute,
+  response: Response,
+  call: UpstreamCall,
+): Promise<Record<string, unknown>> {
+  const text = await response.text();
+  if (call.cause) throw call.failure(route, new Error("aborted"));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new KeyportError(
+      502,
+      `Upstream ${route.upstreamName} sent a completion that is not a JSON object`,
+      {},
+      { upstream: route.upstreamName },
+    );
+  }
+  return json as Record<string, unknown>;
+}
+
+function completionChars(completion: Record<string, unknown>): number {
+  const choices = completion.choices;
+  if (!Array.isArray(choices)) return 0;
+  let chars = 0;
+  for (const choice of choices) {
+    const content = (choice as { message?: { content?: unknown } } | null)?.message?.content;
+    if (typeof content === "string") chars += content.length;
+  }
+  return chars;
+}
+
+/** The usage object the client gets: the upstream's, with `cost` (credits) added if missing. */
+function withCost(original: unknown, usage: TokenUsage, cost: number): Record<string, unknown> {
+  const base =
+    typeof original === "object" && original !== null
+      ? (original as Record<string, unknown>)
+      : {
+          prompt_tokens: usage.promptTokens,
+          completion_tokens: usage.completionTokens,
+          total_tokens: usage.promptTokens + usage.completionTokens,
+        };
+  return base.cost === undefined ? { ...base, cost: fromMicros(cost) } : base;
+}

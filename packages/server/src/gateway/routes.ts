@@ -1,0 +1,67 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppDeps, AppEnv } from "../http/context.js";
+import { KeyportError } from "../http/errors.js";
+import { RateLimiter } from "../http/rate-limit.js";
+import { ModelCatalog, type ModelRoute } from "./catalog.js";
+import { chatCompletions } from "./chat.js";
+
+/** The gateway's chat endpoint; the app's small global body limit does not apply to it. */
+export const CHAT_COMPLETIONS_PATH = "/api/v1/chat/completions";
+
+/**
+ * The OpenAI-compatible gateway: `POST /api/v1/chat/completions` (JSON or SSE) and
+ * `GET /api/v1/models`. Upstreams come from `config.gateway`; `fetch` is injectable for tests.
+ * @example
+ * app.route("/", gatewayRoutes(deps));
+ */
+export function gatewayRoutes(deps: AppDeps, fetchFn: typeof fetch = globalThis.fetch) {
+  const gateway = deps.config.gateway;
+  const catalog = new ModelCatalog(gateway.upstreams, fetchFn);
+  const limiter =
+    gateway.rateLimit > 0
+      ? new RateLimiter(gateway.rateLimit, deps.clock, "chat completion")
+      : undefined;
+  const app = new Hono<AppEnv>();
+
+  app.post(
+    CHAT_COMPLETIONS_PATH,
+    bodyLimit({
+      maxSize: gateway.maxBodyBytes,
+      onError: () => {
+        throw new KeyportError(413, `Request body is larger than ${gateway.maxBodyBytes} bytes`);
+      },
+    }),
+    chatCompletions({ app: deps, catalog, limiter, fetch: fetchFn }),
+  );
+
+  app.get("/api/v1/models", async (c) => {
+    const routes = await catalog.list();
+    return c.json({ object: "list", data: routes.map(describeModel) });
+  });
+  return app;
+}
+
+/** A model in OpenRouter's `/models` shape (which is also OpenAI's, plus pricing). */
+function describeModel(route: ModelRoute) {
+  return {
+    id: route.id,
+    object: "model",
+    created: 0,
+    owned_by: route.upstreamName,
+    name: route.id,
+    description:
+      route.description ?? `${route.upstreamModel} through upstream ${route.upstreamName}`,
+    context_length: route.contextLength ?? null,
+    pricing: { prompt: decimal(route.promptPrice), completion: decimal(route.completionPrice) },
+    top_provider: {
+      context_length: route.contextLength ?? null,
+      max_completion_tokens: route.maxTokens ?? null,
+    },
+  };
+}
+
+/** A price as OpenRouter writes it: a plain decimal string, never `1e-7`. */
+function decimal(value: number): string {
+  return value.toFixed(12).replace(/\.?0+$/, "") || "0";
+}

@@ -1,0 +1,358 @@
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import SQLite from "better-sqlite3";
+import pg from "pg";
+import { codeChallengeOf } from "../../src/domain/pkce.js";
+import { randomToken, sha256Hex } from "../../src/domain/secrets.js";
+import { createAccount } from "../../src/http/account.js";
+import { type ConfigInput, parseConfig, type RunningServer, startServer } from "../../src/index.js";
+import { isPostgresUrl } from "../../src/store/open.js";
+import type { TestDatabase } from "../support/databases.js";
+
+/** Prices of the fake upstream's models: 1 micro-credit per prompt token, 10 per completion token. */
+export const PROMPT_PRICE = 0.000001;
+export const COMPLETION_PRICE = 0.00001;
+
+/** What the fake upstream saw of one request. */
+export interface SeenRequest {
+  readonly body: Record<string, unknown>;
+  readonly headers: IncomingMessage["headers"];
+  /** The connection closed before the answer was complete (Keyport aborted it). */
+  aborted: boolean;
+}
+
+/**
+ * A real OpenAI-compatible upstream on 127.0.0.1 whose behaviour is picked by the model name
+ * (`fake/chat`, `fake/endless`, `fake/stall`, …). It records every request and every abort.
+ */
+export interface FakeUpstream {
+  readonly url: string;
+  readonly requests: SeenRequest[];
+  /** Requests of `fake/gated` wait until this is called. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+const WORDS = ["Hello", "from", "the", "fake", "upstream"];
+const USAGE = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
+
+function chunk(model: string, fields: Record<string, unknown>): string {
+  return `data: ${JSON.stringify({ id: "gen-fake", object: "chat.completion.chunk", created: 1, model, ...fields })}\n\n`;
+}
+
+function completion(model: string, usage: Record<string, unknown> | undefined = USAGE) {
+  return {
+    id: "gen-fake",
+    object: "chat.completion",
+    created: 1,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: WORDS.join(" ") },
+        finish_reason: "stop",
+        logprobs: null,
+      },
+    ],
+    ...(usage ? { usage } : {}),
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startUpstream(options: { stallMs?: number } = {}): Promise<FakeUpstream> {
+  const requests: SeenRequest[] = [];
+  let releaseGate!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    releaseGate = resolve;
+  });
+  const sockets = new Set<import("node:net").Socket>();
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const part of req) chunks.push(part as Buffer);
+    if (req.url === "/v1/models") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          data: [
+            {
+              id: "fake/discovered",
+              pricing: { prompt: "0.000002", completion: "0.000004" },
+              context_length: 8192,
+            },
+          ],
+        }),
+      );
+      return;
+    }
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+    const seen: SeenRequest = { body, headers: req.headers, aborted: false };
+    requests.push(seen);
+    res.on("close", () => {
+      if (!res.writableFinished) seen.aborted = true;
+    });
+    const model = String(body.model);
+    const json = (status: number, value: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": "application/json", ...headers });
+      res.end(JSON.stringify(value));
+    };
+    switch (model) {
+      case "fake/500":
+        return json(500, { error: { message: "the model fell over" } });
+      case "fake/429":
+        return json(429, { error: { message: "slow down" } }, { "retry-after": "7" });
+      case "fake/400":
+        return json(400, { error: { message: "temperature must be at most 2" } });
+      case "fake/401":
+        return json(401, { error: { message: "bad upstream key" } });
+      case "fake/hang":
+        return; // never answers
+      case "fake/gated":
+        await gate;
+        return json(200, completion(model));
+      case "fake/cost":
+        if (!body.stream) return json(200, completion(model, { ...USAGE, cost: 0.0042 }));
+        break;
+      case "fake/no-usage":
+        if (!body.stream) return json(200, completion(model, undefined));
+        break;
+      default:
+        if (!body.stream) return json(200, completion(model));
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(
+      chunk(model, {
+        choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }],
+      }),
+    );
+    if (model === "fake/endless") {
+      for (let i = 0; !seen.aborted && i < 10_000; i++) {
+        res.write(
+          chunk(model, {
+            choices: [{ index: 0, delta: { content: ` word${i}` }, finish_reason: null }],
+          }),
+        );
+        await sleep(10);
+      }
+      res.end();
+      return;
+    }
+    for (const [i, word] of WORDS.entries()) {
+      res.write(
+        chunk(model, {
+          choices: [
+            { index: 0, delta: { content: i === 0 ? word : ` ${word}` }, finish_reason: null },
+          ],
+        }),
+      );
+      if (model === "fake/stall" && i === 1) await sleep(options.stallMs ?? 300);
+      if (model === "fake/die" && i === 1) {
+        await sleep(50); // let the bytes so far reach Keyport, then drop the connection
+        res.socket?.destroy();
+        return;
+      }
+    }
+    res.write(chunk(model, { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
+    if (model !== "fake/no-usage") {
+      res.write(
+        chunk(model, {
+          choices: [],
+          usage: model === "fake/cost" ? { ...USAGE, cost: 0.0042 } : USAGE,
+        }),
+      );
+    }
+    res.end("data: [DONE]\n\n");
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      res.destroy(error as Error);
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    release: () => releaseGate(),
+    close: async () => {
+      releaseGate();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** The models Keyport's test configuration routes to the fake upstream. */
+export const FAKE_MODELS = [
+  "fake/chat",
+  "fake/500",
+  "fake/429",
+  "fake/400",
+  "fake/401",
+  "fake/hang",
+  "fake/gated",
+  "fake/cost",
+  "fake/no-usage",
+  "fake/endless",
+  "fake/stall",
+  "fake/die",
+];
+
+/** A Keyport server wired to the fake upstream (and to an unreachable one, `dead/model`). */
+export async function startKeyport(
+  db: TestDatabase,
+  upstream: FakeUpstream,
+  options: { clock?: () => Date; config?: ConfigInput; extraUpstreams?: unknown[] } = {},
+): Promise<RunningServer> {
+  const upstreams = [
+    {
+      name: "fake",
+      baseUrl: upstream.url,
+      apiKeyEnv: "FAKE_UPSTREAM_KEY",
+      models: FAKE_MODELS.map((id) => ({
+        id,
+        promptPrice: PROMPT_PRICE,
+        completionPrice: COMPLETION_PRICE,
+        maxTokens: 1000,
+      })),
+    },
+    {
+      name: "dead",
+      baseUrl: "http://127.0.0.1:9/v1",
+      models: [{ id: "dead/model", promptPrice: 0, completionPrice: 0 }],
+    },
+    ...(options.extraUpstreams ?? []),
+  ];
+  const config = parseConfig(
+    {
+      port: 0,
+      database: db.url,
+      upstreams: JSON.stringify(upstreams),
+      keepAliveMs: 50,
+      upstreamTimeoutMs: 1000,
+      echoDelayMs: 0,
+      ...options.config,
+    },
+    { FAKE_UPSTREAM_KEY: "sk-upstream-secret" },
+  );
+  return startServer(config, options.clock);
+}
+
+/** What a key is minted with. */
+export interface KeyOptions {
+  readonly limit?: number;
+  readonly limitReset?: "daily" | "weekly" | "monthly";
+  readonly expiresAt?: Date;
+}
+
+/**
+ * A key the honest way: an account, a code as the consent page stores it, and the PKCE exchange
+ * over HTTP (`POST /api/v1/auth/keys`).
+ */
+export async function mintKeyFor(
+  server: RunningServer,
+  options: KeyOptions = {},
+  now = new Date(),
+): Promise<{ key: string; hash: string }> {
+  const user = await createAccount(
+    { store: server.store, clock: () => now },
+    `u${randomToken(6)}@example.com`,
+    "correct horse battery staple",
+  );
+  if (!user) throw new Error("account not created");
+  const code = randomToken();
+  const verifier = randomToken();
+  await server.store.createCode({
+    codeHash: sha256Hex(code),
+    userId: user.id,
+    codeChallenge: codeChallengeOf(verifier, "S256"),
+    codeChallengeMethod: "S256",
+    callbackUrl: "http://localhost:3000/callback",
+    keyLabel: "gateway test",
+    limitMicros: options.limit === undefined ? null : Math.round(options.limit * 1_000_000),
+    limitReset: options.limitReset ?? null,
+    keyExpiresAt: options.expiresAt ?? null,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + 10 * 60_000),
+  });
+  const response = await fetch(`${server.url}/api/v1/auth/keys`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code, code_verifier: verifier, code_challenge_method: "S256" }),
+  });
+  if (response.status !== 200)
+    throw new Error(`exchange failed: ${response.status} ${await response.text()}`);
+  const { key } = (await response.json()) as { key: string };
+  return { key, hash: sha256Hex(key) };
+}
+
+/** Runs one SQL statement on the test database directly (what an operator's tooling would do). */
+export async function runSql(
+  db: TestDatabase,
+  statement: string,
+  params: unknown[] = [],
+): Promise<void> {
+  if (isPostgresUrl(db.url)) {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    await client.query(
+      statement.replace(/\?/g, (_, i: number) => `$${statement.slice(0, i).split("?").length}`),
+      params,
+    );
+    await client.end();
+  } else {
+    const sqlite = new SQLite(db.url);
+    sqlite.prepare(statement).run(...params);
+    sqlite.close();
+  }
+}
+
+/** Chat request helper: POSTs JSON with the key, returns the raw response. */
+export function chat(
+  server: RunningServer,
+  key: string | undefined,
+  body: unknown,
+  init: RequestInit = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (key) headers.authorization = `Bearer ${key}`;
+  return fetch(`${server.url}/api/v1/chat/completions`, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...init,
+  });
+}
+
+/** `GET /api/v1/key` data for a key. */
+export async function keyInfo(
+  server: RunningServer,
+  key: string,
+): Promise<Record<string, unknown>> {
+  const response = await fetch(`${server.url}/api/v1/key`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  return ((await response.json()) as { data: Record<string, unknown> }).data;
+}
+
+/** Polls until `check` returns a value (or throws after `timeoutMs`). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 3000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await sleep(20);
+  }
+}
