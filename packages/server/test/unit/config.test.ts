@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../src/config.js";
+
+describe("parseConfig: flags, then KEYPORT_* variables, then defaults", () => {
+  it("defaults to an embedded SQLite file on 127.0.0.1:8787", () => {
+    const config = parseConfig();
+    expect(config).toMatchObject({
+      port: 8787,
+      host: "127.0.0.1",
+      database: ".keyport/keyport.sqlite",
+      publicUrl: "http://127.0.0.1:8787",
+      signup: "open",
+      trustProxy: false,
+      allowedCallbackPrefixes: [],
+    });
+  });
+
+  it("reads every KEYPORT_* variable", () => {
+    const config = parseConfig(
+      {},
+      {
+        KEYPORT_PORT: "9000",
+        KEYPORT_HOST: "0.0.0.0",
+        KEYPORT_DATABASE: "postgres://db/keyport",
+        KEYPORT_PUBLIC_URL: "https://keys.example/",
+        KEYPORT_SIGNUP: "closed",
+        KEYPORT_TRUST_PROXY: "1",
+        KEYPORT_EXCHANGE_RATE_LIMIT: "7",
+        KEYPORT_SIGNIN_RATE_LIMIT: "8",
+        KEYPORT_SIGNUP_RATE_LIMIT: "9",
+        KEYPORT_ALLOWED_CALLBACKS: "https://a.example/, http://localhost:",
+      },
+    );
+    expect(config).toMatchObject({
+      port: 9000,
+      host: "0.0.0.0",
+      database: "postgres://db/keyport",
+      publicUrl: "https://keys.example",
+      signup: "closed",
+      trustProxy: true,
+      rateLimits: { exchange: 7, signIn: 8, signUp: 9 },
+      allowedCallbackPrefixes: ["https://a.example/", "http://localhost:"],
+    });
+  });
+
+  it("flags win over variables", () => {
+    const config = parseConfig(
+      { port: "1234", database: "flag.sqlite" },
+      { KEYPORT_PORT: "9000", KEYPORT_DATABASE: "env.sqlite" },
+    );
+    expect(config.port).toBe(1234);
+    expect(config.database).toBe("flag.sqlite");
+  });
+
+  it("is frozen, rate limits included", () => {
+    const config = parseConfig();
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.rateLimits)).toBe(true);
+    expect(Object.isFrozen(config.allowedCallbackPrefixes)).toBe(true);
+  });
+
+  it("does not mutate the options it is given", () => {
+    const options = Object.freeze({ port: "1" });
+    expect(() => parseConfig(options)).not.toThrow();
+  });
+
+  it.each([
+    [{ port: "http" }, "--port", "KEYPORT_PORT"],
+    [{ port: 65536 }, "--port", "KEYPORT_PORT"],
+    [{ signup: "maybe" as "open" }, "--signup", "KEYPORT_SIGNUP"],
+    [{ publicUrl: "ftp://x.example" }, "--public-url", "KEYPORT_PUBLIC_URL"],
+    [{ exchangeRateLimit: 0 }, "--exchange-rate-limit", "KEYPORT_EXCHANGE_RATE_LIMIT"],
+  ])("%j: a ConfigError naming the flag and the variable", (options, flag, variable) => {
+    expect(() => parseConfig(options)).toThrow(ConfigError);
+    expect(() => parseConfig(options)).toThrow(flag);
+    expect(() => parseConfig(options)).toThrow(variable);
+  });
+});
