@@ -361,11 +361,41 @@ describe.each(dialects)("POST /api/v1/auth/keys ($name)", (dialect) => {
         expect(retryAfter).toBeLessThanOrEqual(60);
         expect((await refused.json()).error.code).toBe(429);
 
+        // X-Forwarded-For is not trusted unless the operator says a proxy sits in front.
+        const spoofed = await exchange(
+          limited.url,
+          { code: "nope" },
+          {
+            headers: { "x-forwarded-for": "203.0.113.9" },
+          },
+        );
+        expect(spoofed.status).toBe(429);
+
         limitedClock.advance(60_000);
         expect((await exchange(limited.url, { code: "nope" })).status).toBe(403);
       } finally {
         await limited.close();
         await limitedDb.drop();
+      }
+    });
+
+    it("behind a trusted proxy (trustProxy), each X-Forwarded-For address has its own budget", async () => {
+      const proxiedDb = await dialect.fresh();
+      const proxied = await startTestServer(proxiedDb, { exchangeRateLimit: 2, trustProxy: true });
+      const from = (address: string) =>
+        exchange(
+          proxied.url,
+          { code: "nope" },
+          { headers: { "x-forwarded-for": `${address}, 10.0.0.1` } },
+        );
+      try {
+        expect((await from("203.0.113.1")).status).toBe(403);
+        expect((await from("203.0.113.1")).status).toBe(403);
+        expect((await from("203.0.113.1")).status).toBe(429);
+        expect((await from("203.0.113.2")).status).toBe(403);
+      } finally {
+        await proxied.close();
+        await proxiedDb.drop();
       }
     });
   });

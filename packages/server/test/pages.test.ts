@@ -12,7 +12,7 @@ import {
 } from "./support/browser.js";
 import { dialects, type TestDatabase } from "./support/databases.js";
 import { rawQuery } from "./support/raw-sql.js";
-import { exchange, newVerifier, s256, startTestServer } from "./support/server.js";
+import { exchange, newVerifier, s256, startTestServer, testClock } from "./support/server.js";
 
 const CHALLENGE = s256(newVerifier());
 const WEB: AuthParams = {
@@ -71,9 +71,9 @@ describe.each(dialects)("Pages ($name)", (dialect) => {
     await database?.drop();
   });
 
-  async function anotherServer(options: ConfigInput): Promise<RunningServer> {
+  async function anotherServer(options: ConfigInput, clock = testClock()): Promise<RunningServer> {
     const extraDb = await dialect.fresh();
-    const extra = await startTestServer(extraDb, options);
+    const extra = await startTestServer(extraDb, options, clock);
     extraServers.push({ server: extra, database: extraDb });
     return extra;
   }
@@ -170,6 +170,17 @@ describe.each(dialects)("Pages ($name)", (dialect) => {
       attacker.cookies.set("keyport_session", before as string);
       expect(await signedInAs(attacker)).toBeUndefined();
       expect(await signedInAs(browser)).toBe(email);
+    });
+
+    it("a session ends after 30 days (injected clock)", async () => {
+      const clock = testClock();
+      const timed = await anotherServer({}, clock);
+      const browser = new Browser(timed.url);
+      const { email } = await browser.signUp();
+      clock.advance(30 * 86_400_000 - 1);
+      expect(await signedInAs(browser)).toBe(email);
+      clock.advance(1);
+      expect(await signedInAs(browser)).toBeUndefined();
     });
 
     it("sign-out ends the session server-side", async () => {
