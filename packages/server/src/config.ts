@@ -165,7 +165,8 @@ export function parseConfig(
   });
 }
 
+/** Loopback and wildcard binds are reached as `localhost`, the name browsers treat as secure. */
 function urlHost(host: string): string {
-  if (host === "0.0.0.0" || host === "::") return "localhost";
+  if (["0.0.0.0", "::", "127.0.0.1", "::1"].includes(host)) return "localhost";
   return host.includes(":") ? `[${host}]` : host;
 }

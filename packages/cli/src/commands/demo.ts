@@ -17,7 +17,7 @@ ${serverOptionsHelp}  --app-port N        the example app's port (default 8788)
 `,
   options: { ...serverOptions, "app-port": { type: "string" } },
   async run({ values }, io) {
-    const config = parseConfig({ host: "localhost", ...configInput(values) }, io.env);
+    const config = parseConfig(configInput(values), io.env);
     const server = await startServer(config);
     const { startWebApp } = await import("@keyport/example-web-app");
     const app = await startWebApp({

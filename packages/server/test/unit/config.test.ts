@@ -8,7 +8,7 @@ describe("parseConfig: flags, then KEYPORT_* variables, then defaults", () => {
       port: 8787,
       host: "127.0.0.1",
       database: ".keyport/keyport.sqlite",
-      publicUrl: "http://127.0.0.1:8787",
+      publicUrl: "http://localhost:8787",
       signup: "open",
       trustProxy: false,
       allowedCallbackPrefixes: [],

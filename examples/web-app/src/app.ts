@@ -1,0 +1,70 @@
+// The demo app's browser code: only the public API of @keyport/client/browser.
+import {
+  completeSignIn,
+  getKeyInfo,
+  KeyportError,
+  signInWithPopup,
+  startSignIn,
+} from "@keyport/client/browser";
+
+const STORAGE_KEY = "demo-app:key";
+const baseUrl = document.querySelector<HTMLMetaElement>('meta[name="keyport-url"]')?.content ?? "";
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const keyLabel = "Demo chat app";
+
+function showStatus(message: string, isError = false) {
+  const status = byId<HTMLParagraphElement>("status");
+  status.textContent = message;
+  status.className = isError ? "error" : "";
+}
+
+async function showKey(key: string) {
+  const info = await getKeyInfo({ baseUrl, key });
+  byId("key-preview").textContent = `${key.slice(0, 13)}…${key.slice(-4)}`;
+  byId("key-label").textContent = info.label;
+  byId("key-usage").textContent = String(info.usage);
+  byId("key-limit").textContent = info.limit === null ? "none" : String(info.limit);
+  byId("signed-out").hidden = true;
+  byId("signed-in").hidden = false;
+}
+
+async function connected(key: string) {
+  localStorage.setItem(STORAGE_KEY, key);
+  showStatus("Connected.");
+  await showKey(key);
+}
+
+function explain(error: unknown): string {
+  if (error instanceof KeyportError) return `${error.name}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+byId("connect").addEventListener("click", () => {
+  startSignIn({ baseUrl, keyLabel }).catch((error) => showStatus(explain(error), true));
+});
+
+byId("connect-popup").addEventListener("click", () => {
+  signInWithPopup({
+    baseUrl,
+    keyLabel,
+    callbackUrl: new URL("/popup-callback.html", location.href).href,
+  })
+    .then((result) => connected(result.key))
+    .catch((error) => showStatus(explain(error), true));
+});
+
+byId("disconnect").addEventListener("click", () => {
+  localStorage.removeItem(STORAGE_KEY);
+  byId("signed-out").hidden = false;
+  byId("signed-in").hidden = true;
+  showStatus("Disconnected.");
+});
+
+try {
+  const result = await completeSignIn();
+  const key = result?.key ?? localStorage.getItem(STORAGE_KEY);
+  if (result) await connected(result.key);
+  else if (key) await showKey(key);
+} catch (error) {
+  showStatus(explain(error), true);
+}

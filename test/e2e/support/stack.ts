@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type RunningWebApp, startWebApp } from "@keyport/example-web-app";
+import { parseConfig, type RunningServer, startServer } from "@keyport/server";
+
+/** A Keyport server on a fresh SQLite file and the example app on its own origin. */
+export interface Stack {
+  readonly keyport: RunningServer;
+  /** The server as a browser reaches it (`localhost`, where Secure cookies work over http). */
+  readonly keyportUrl: string;
+  readonly app: RunningWebApp;
+  close(): Promise<void>;
+}
+
+/** Starts the stack on free loopback ports. */
+export async function startStack(): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), "keyport-e2e-"));
+  const keyport = await startServer(
+    parseConfig({
+      port: 0,
+      database: join(dir, "keyport.sqlite"),
+      signInRateLimit: 1000,
+      signUpRateLimit: 1000,
+    }),
+  );
+  const keyportUrl = `http://localhost:${keyport.port}`;
+  const app = await startWebApp({ port: 0, keyportUrl });
+  return {
+    keyport,
+    keyportUrl,
+    app,
+    async close() {
+      await app.close();
+      await keyport.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
