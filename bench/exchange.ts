@@ -36,7 +36,10 @@ const keyport = await startProcess(
   process.execPath,
   ["packages/cli/bin/keyport.mjs", "serve", "--port", String(keyportPort), "--database", database],
   `http://127.0.0.1:${keyportPort}/healthz`,
-  { KEYPORT_EXCHANGE_RATE_LIMIT: "1000000000", ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: "--cpu-prof --cpu-prof-dir=/tmp/prof" } : {}) },
+  {
+    KEYPORT_EXCHANGE_RATE_LIMIT: "1000000000",
+    ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: "--cpu-prof --cpu-prof-dir=/tmp/prof" } : {}),
+  },
 );
 
 let nextCode = 0;
@@ -47,7 +50,11 @@ const exchange = (): LoadRequest => {
     method: "POST",
     path: "/api/v1/auth/keys",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ code: prepared.code, code_verifier: prepared.verifier, code_challenge_method: "S256" }),
+    body: JSON.stringify({
+      code: prepared.code,
+      code_verifier: prepared.verifier,
+      code_challenge_method: "S256",
+    }),
     check(status, body) {
       const parsed = JSON.parse(body) as { key?: unknown };
       if (status !== 200 || typeof parsed.key !== "string" || !KEY_SHAPE.test(parsed.key)) {
@@ -60,7 +67,11 @@ const bareExchange = (index: number): LoadRequest => ({
   method: "POST",
   path: "/api/v1/auth/keys",
   headers: { "content-type": "application/json" },
-  body: JSON.stringify({ code: `code-${index}`, code_verifier: "v".repeat(43), code_challenge_method: "S256" }),
+  body: JSON.stringify({
+    code: `code-${index}`,
+    code_verifier: "v".repeat(43),
+    code_challenge_method: "S256",
+  }),
   check(status, body) {
     if (status !== 200 || typeof (JSON.parse(body) as { key?: unknown }).key !== "string") {
       throw new Error(`${status} ${body.slice(0, 120)}`);
@@ -71,9 +82,23 @@ const bareExchange = (index: number): LoadRequest => ({
 try {
   const bareUrl = `http://127.0.0.1:${barePort}`;
   const keyportUrl = `http://127.0.0.1:${keyportPort}`;
-  await runLoad({ baseUrl: bareUrl, concurrency: 10, total: WARMUP, maxSeconds: 10, next: bareExchange });
-  await runLoad({ baseUrl: keyportUrl, concurrency: 10, total: WARMUP, maxSeconds: 10, next: exchange });
-  console.log(`bench/exchange: POST /api/v1/auth/keys, SQLite file (WAL), node ${process.version}\n`);
+  await runLoad({
+    baseUrl: bareUrl,
+    concurrency: 10,
+    total: WARMUP,
+    maxSeconds: 10,
+    next: bareExchange,
+  });
+  await runLoad({
+    baseUrl: keyportUrl,
+    concurrency: 10,
+    total: WARMUP,
+    maxSeconds: 10,
+    next: exchange,
+  });
+  console.log(
+    `bench/exchange: POST /api/v1/auth/keys, SQLite file (WAL), node ${process.version}\n`,
+  );
   let failed = false;
   for (const run of RUNS) {
     const baseline: LoadResult = await runLoad({ baseUrl: bareUrl, ...run, next: bareExchange });
@@ -96,7 +121,11 @@ try {
 /** Inserts codes as the consent page would, with S256 challenges whose verifiers we keep. */
 async function prepareCodes(path: string, count: number): Promise<PreparedCode[]> {
   const store = await openStore(path);
-  const user = await createAccount({ store, clock: systemClock }, "bench@example.com", "bench password");
+  const user = await createAccount(
+    { store, clock: systemClock },
+    "bench@example.com",
+    "bench password",
+  );
   if (!user) throw new Error("could not create the bench account");
   const now = systemClock();
   const prepared: PreparedCode[] = [];

@@ -11,8 +11,11 @@ export default class SummaryReporter implements Reporter {
         else if (state === "failed") counts.failed += 1;
         else counts.skipped += 1;
       }
-      if (module.state() === "failed" && [...module.children.allTests()].length === 0) counts.failed += 1;
+      if (module.state() === "failed" && [...module.children.allTests()].length === 0)
+        counts.failed += 1;
     }
-    process.stdout.write(`\nTests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+    process.stdout.write(
+      `\nTests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
+    );
   }
 }

@@ -59,7 +59,8 @@ export async function runLoad(options: {
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
     requests: latencies.length,
     errors,
@@ -71,7 +72,11 @@ export async function runLoad(options: {
   };
 }
 
-function send(agent: Agent, base: URL, item: LoadRequest): Promise<{ status: number; body: string }> {
+function send(
+  agent: Agent,
+  base: URL,
+  item: LoadRequest,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -88,7 +93,9 @@ function send(agent: Agent, base: URL, item: LoadRequest): Promise<{ status: num
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+        );
         res.on("error", reject);
       },
     );
@@ -103,5 +110,7 @@ export function formatRow(label: string, result: LoadResult, baseline?: LoadResu
   const errors = result.errors ? `  ERRORS: ${result.errors} (${result.firstError})` : "";
   return `${label.padEnd(34)} ${result.perSecond.toFixed(0).padStart(8)} req/s  p50 ${result.p50Ms
     .toFixed(2)
-    .padStart(7)} ms  p99 ${result.p99Ms.toFixed(2).padStart(7)} ms  ${ratio.padStart(6)} of baseline${errors}`;
+    .padStart(
+      7,
+    )} ms  p99 ${result.p99Ms.toFixed(2).padStart(7)} ms  ${ratio.padStart(6)} of baseline${errors}`;
 }

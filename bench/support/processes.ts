@@ -21,9 +21,13 @@ export async function startProcess(
   readyUrl: string,
   env: Record<string, string> = {},
 ): Promise<ChildProcess> {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"] });
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   for (let attempt = 0; attempt < 200; attempt++) {
-    if (child.exitCode !== null) throw new Error(`${command} ${args.join(" ")} exited with ${child.exitCode}`);
+    if (child.exitCode !== null)
+      throw new Error(`${command} ${args.join(" ")} exited with ${child.exitCode}`);
     try {
       if ((await fetch(readyUrl)).ok) return child;
     } catch {

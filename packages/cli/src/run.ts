@@ -10,7 +10,10 @@ export interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: NonNullable<Parameters<typeof parseArgs>[0]>["options"];
-  run(args: { values: Record<string, unknown>; positionals: string[] }, io: CommandIo): Promise<number>;
+  run(
+    args: { values: Record<string, unknown>; positionals: string[] },
+    io: CommandIo,
+  ): Promise<number>;
 }
 
 const commands: Record<string, Command> = {
@@ -20,7 +23,9 @@ const commands: Record<string, Command> = {
 };
 
 function mainHelp(): string {
-  const rows = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(8)} ${command.summary}`);
+  const rows = Object.entries(commands).map(
+    ([name, command]) => `  ${name.padEnd(8)} ${command.summary}`,
+  );
   return [
     "Usage: keyport <command> [options]",
     "",
@@ -69,5 +74,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
 }
 
 function isParseArgsError(error: unknown): boolean {
-  return error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS");
+  return (
+    error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")
+  );
 }

@@ -24,7 +24,9 @@ ${serverOptionsHelp}  --app-port N        the example app's port (default 8788)
       port: Number(values["app-port"] ?? 8788),
       keyportUrl: config.publicUrl,
     });
-    io.stderr.write(`Keyport listening on ${config.publicUrl}\nExample app on ${app.url}: open it and click "Connect with Keyport"\n`);
+    io.stderr.write(
+      `Keyport listening on ${config.publicUrl}\nExample app on ${app.url}: open it and click "Connect with Keyport"\n`,
+    );
     await untilSignal();
     await app.close();
     await server.close();

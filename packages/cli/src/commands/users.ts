@@ -1,4 +1,11 @@
-import { accountProblem, createAccount, normalizeEmail, openStore, parseConfig, systemClock } from "@keyport/server";
+import {
+  accountProblem,
+  createAccount,
+  normalizeEmail,
+  openStore,
+  parseConfig,
+  systemClock,
+} from "@keyport/server";
 import { EXIT, readAll, UsageError } from "../io.js";
 import type { Command } from "../run.js";
 
@@ -24,7 +31,8 @@ Options:
       throw new UsageError("expected `users create`. Run `keyport users --help`.");
     }
     if (typeof values.email !== "string") throw new UsageError("--email is required.");
-    if (!values["password-stdin"]) throw new UsageError("--password-stdin is required (never pass a password as a flag).");
+    if (!values["password-stdin"])
+      throw new UsageError("--password-stdin is required (never pass a password as a flag).");
     const email = normalizeEmail(values.email);
     const password = (await readAll(io.stdin)).replace(/\r?\n$/, "");
     const problem = accountProblem(email, password);
