@@ -1,8 +1,11 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "@keyport/server";
 import { demoCommand } from "./commands/demo.js";
+import { loginCommand } from "./commands/login.js";
+import { logoutCommand } from "./commands/logout.js";
 import { serveCommand } from "./commands/serve.js";
 import { usersCommand } from "./commands/users.js";
+import { whoamiCommand } from "./commands/whoami.js";
 import { type CommandIo, EXIT, UsageError } from "./io.js";
 
 /** One `keyport` subcommand. */
@@ -20,6 +23,9 @@ const commands: Record<string, Command> = {
   serve: serveCommand,
   users: usersCommand,
   demo: demoCommand,
+  login: loginCommand,
+  whoami: whoamiCommand,
+  logout: logoutCommand,
 };
 
 function mainHelp(): string {
