@@ -59,6 +59,16 @@ describe("signInHeadless", () => {
     ).rejects.toThrow(InvalidCodeError);
     expect(auth.requests).toHaveLength(0);
   });
+
+  it("input that ends before a line (</dev/null) → InvalidCodeError, never a hang", async () => {
+    const { output } = capture();
+    const input = new PassThrough();
+    input.end();
+    await expect(signInHeadless({ baseUrl: auth.baseUrl, input, output })).rejects.toThrow(
+      InvalidCodeError,
+    );
+    expect(auth.requests).toHaveLength(0);
+  });
 });
 
 describe("signIn", () => {

@@ -1,4 +1,4 @@
-import { createInterface } from "node:readline/promises";
+import { createInterface } from "node:readline";
 import { type AuthorizationParams, authorizationUrl } from "../authorize.js";
 import { InvalidCodeError } from "../errors.js";
 import { type ExchangeResult, exchangeCode } from "../exchange.js";
@@ -38,16 +38,7 @@ export async function signInHeadless(options: HeadlessSignInOptions = {}): Promi
   output.write(
     `\nOpen this URL in any browser, approve, and paste the code shown:\n\n  ${url}\n\n`,
   );
-  const prompt =
-    options.prompt ??
-    (async () => {
-      const lines = createInterface({ input, output, terminal: false });
-      try {
-        return await lines.question("Code: ", signal ? { signal } : {});
-      } finally {
-        lines.close();
-      }
-    });
+  const prompt = options.prompt ?? (() => readLine(input, output, signal));
   const code = (await prompt(url)).trim();
   if (!code) throw new InvalidCodeError("No code was entered");
   return exchangeCode({
@@ -56,5 +47,29 @@ export async function signInHeadless(options: HeadlessSignInOptions = {}): Promi
     codeVerifier: pkce.codeVerifier,
     fetch: options.fetch,
     signal,
+  });
+}
+
+/**
+ * One line from `input`. Unlike `readline/promises` `question`, which never settles when input
+ * ends first (a CLI fed `</dev/null` would hang, then exit 13), end of input answers what was
+ * typed so far, or "" (→ "No code was entered").
+ */
+function readLine(
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  output.write("Code: ");
+  const lines = createInterface({ input, terminal: false });
+  let onAbort = () => {};
+  return new Promise<string>((resolve, reject) => {
+    onAbort = () => reject(signal?.reason);
+    signal?.addEventListener("abort", onAbort);
+    lines.once("line", resolve);
+    lines.once("close", () => resolve(""));
+  }).finally(() => {
+    signal?.removeEventListener("abort", onAbort);
+    lines.close();
   });
 }
