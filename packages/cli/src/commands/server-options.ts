@@ -8,6 +8,8 @@ export const serverOptions = {
   "public-url": { type: "string" },
   signup: { type: "string" },
   "trust-proxy": { type: "boolean" },
+  "allowed-callbacks": { type: "string" },
+  upstreams: { type: "string" },
 } as const;
 
 /** The flags' help lines. */
@@ -17,6 +19,10 @@ export const serverOptionsHelp = `  --port N            port to listen on (KEYPO
   --public-url URL    the URL users reach the server at (KEYPORT_PUBLIC_URL)
   --signup open|closed whether anyone may sign up (KEYPORT_SIGNUP, default open)
   --trust-proxy       take the client address from X-Forwarded-For (KEYPORT_TRUST_PROXY)
+  --allowed-callbacks PREFIXES
+                      comma-separated callback_url prefixes apps may use (KEYPORT_ALLOWED_CALLBACKS)
+  --upstreams FILE|JSON
+                      OpenAI-compatible upstreams for the gateway (KEYPORT_UPSTREAMS)
 `;
 
 /** Flag values to `parseConfig` input (flags win over environment variables). */
@@ -28,5 +34,7 @@ export function configInput(values: Record<string, unknown>): ConfigInput {
     publicUrl: values["public-url"] as string | undefined,
     signup: values.signup as ConfigInput["signup"],
     trustProxy: values["trust-proxy"] as boolean | undefined,
+    allowedCallbacks: values["allowed-callbacks"] as string | undefined,
+    upstreams: values.upstreams as string | undefined,
   };
 }
