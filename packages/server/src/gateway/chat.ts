@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
 import type { Context } from "hono";
 import { z } from "zod";
 import { fromMicros, usageAgainstLimit } from "../domain/credits.js";
 import type { AppDeps } from "../http/context.js";
 import { KeyportError } from "../http/errors.js";
-import { readJson } from "../http/json-body.js";
 import { authenticateKey } from "../http/key-api.js";
+import { bodyTooLarge, declaresTooLarge, nodeIncoming, readNodeBody } from "../http/node-body.js";
 import type { RateLimiter } from "../http/rate-limit.js";
 import type { StoredKey } from "../store/store.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
@@ -19,7 +20,7 @@ import {
   type TokenUsage,
 } from "./pricing.js";
 import { relaySse } from "./sse-relay.js";
-import { callUpstream, UpstreamCall } from "./upstream-call.js";
+import { callUpstream, readText, UpstreamCall } from "./upstream-call.js";
 
 const tokenCount = z.number().int().positive().nullish();
 
@@ -93,7 +94,6 @@ export interface ChatDeps {
   readonly app: AppDeps;
   readonly catalog: ModelCatalog;
   readonly limiter: RateLimiter | undefined;
-  readonly fetch: typeof fetch;
 }
 
 /**
@@ -106,10 +106,18 @@ export function chatCompletions(deps: ChatDeps) {
   const gateway = app.config.gateway;
   return async function chatCompletions(c: Context): Promise<Response> {
     const startedAt = performance.now();
+    const incoming = nodeIncoming(c);
+    // As the body-limit middleware would: a declared oversize body is refused before anything.
+    if (incoming && declaresTooLarge(incoming, gateway.maxBodyBytes))
+      throw bodyTooLarge(gateway.maxBodyBytes);
     const key = await authenticateKey(c, app);
     if (key.disabled) throw new KeyportError(403, "Key is disabled");
-    const request = await readJson(c, chatRequestSchema);
-    const bodyBytes = Buffer.byteLength(await c.req.text());
+    // Straight from the Node request when there is one (no web Request, no ReadableStream).
+    const raw = incoming
+      ? (await readNodeBody(incoming, gateway.maxBodyBytes)).toString()
+      : await c.req.text();
+    const request = parseChatRequest(raw);
+    const bodyBytes = Buffer.byteLength(raw);
     const route = await catalog.resolve(request.model);
     if (!route)
       throw new KeyportError(
@@ -148,16 +156,10 @@ export function chatCompletions(deps: ChatDeps) {
       });
 
     const call = new UpstreamCall(gateway.upstreamTimeoutMs, c.req.raw.signal);
-    let response: Response;
+    let response: Readable;
     try {
       response = route.upstream
-        ? await callUpstream(
-            route,
-            JSON.stringify(plan.upstreamBody),
-            call,
-            deps.fetch,
-            passedHeaders(c),
-          )
+        ? await callUpstream(route, JSON.stringify(plan.upstreamBody), call, passedHeaders(c))
         : echoResponse(
             { messages: request.messages, stream, maxTokens: plan.maxTokens },
             gateway.echoDelayMs,
@@ -169,8 +171,8 @@ export function chatCompletions(deps: ChatDeps) {
       throw error;
     }
 
-    if (stream && response.body) {
-      const body = relaySse(response.body, {
+    if (stream) {
+      const body = relaySse(response, {
         route,
         call,
         keepAliveMs: gateway.keepAliveMs,
@@ -248,12 +250,34 @@ function passedHeaders(c: Context): Record<string, string> {
   return headers;
 }
 
+/** Parses and checks a chat request; malformed JSON and wrong types get a `400` naming the field. */
+function parseChatRequest(text: string): ChatRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new KeyportError(400, "Request body must be JSON");
+  }
+  const parsed = chatRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join(".") || "body";
+    throw new KeyportError(400, `Invalid ${field}: ${issue?.message ?? "malformed"}`);
+  }
+  return parsed.data;
+}
+
 async function readCompletion(
   route: ModelRoute,
-  response: Response,
+  response: Readable,
   call: UpstreamCall,
 ): Promise<Record<string, unknown>> {
-  const text = await response.text();
+  let text: string;
+  try {
+    text = await readText(response);
+  } catch (error) {
+    throw call.failure(route, error);
+  }
   if (call.cause) throw call.failure(route, new Error("aborted"));
   let json: unknown;
   try {

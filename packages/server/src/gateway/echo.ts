@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
 import { ECHO_MODEL_ID } from "./catalog.js";
 
 /** What `keyport/echo` needs from a chat request. */
@@ -12,10 +13,11 @@ export interface EchoRequest {
 /**
  * The built-in test model as an in-process upstream: it answers with the last user message,
  * one word per token, in the same OpenAI wire format a real upstream sends (a JSON completion,
- * or SSE chunks ending with a usage chunk and `data: [DONE]`), so it runs through the gateway's
- * one forwarding path. It stops at once when `signal` aborts.
+ * or SSE chunks ending with a usage chunk and `data: [DONE]`), as a Node stream like an
+ * upstream's response, so it runs through the gateway's one forwarding path. It stops at once
+ * when `signal` aborts.
  */
-export function echoResponse(request: EchoRequest, delayMs: number, signal: AbortSignal): Response {
+export function echoResponse(request: EchoRequest, delayMs: number, signal: AbortSignal): Readable {
   const promptTokens = Math.max(
     1,
     request.messages.reduce((sum, m) => sum + words(textOf(m.content)).length, 0),
@@ -34,59 +36,57 @@ export function echoResponse(request: EchoRequest, delayMs: number, signal: Abor
   };
 
   if (!request.stream) {
-    return Response.json({
-      id,
-      object: "chat.completion",
-      created,
-      model: ECHO_MODEL_ID,
-      choices: [
-        {
-          index: 0,
-          message: { role: "assistant", content: answer.join(" ") },
-          finish_reason: finishReason,
-          logprobs: null,
-        },
+    return Readable.from(
+      [
+        Buffer.from(
+          JSON.stringify({
+            id,
+            object: "chat.completion",
+            created,
+            model: ECHO_MODEL_ID,
+            choices: [
+              {
+                index: 0,
+                message: { role: "assistant", content: answer.join(" ") },
+                finish_reason: finishReason,
+                logprobs: null,
+              },
+            ],
+            usage,
+          }),
+        ),
       ],
-      usage,
-    });
+      { objectMode: false },
+    );
   }
 
-  const encoder = new TextEncoder();
   const chunk = (fields: Record<string, unknown>) =>
-    encoder.encode(
+    Buffer.from(
       `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: ECHO_MODEL_ID, ...fields })}\n\n`,
     );
-  let index = -1;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (index >= 0 && delayMs > 0) await sleep(delayMs, signal);
-      if (signal.aborted) {
-        controller.error(signal.reason);
-        return;
-      }
-      if (index === -1) {
-        controller.enqueue(
-          chunk({
-            choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }],
-          }),
-        );
-      } else if (index < answer.length) {
-        const content = index === 0 ? answer[index] : ` ${answer[index]}`;
-        controller.enqueue(
-          chunk({ choices: [{ index: 0, delta: { content }, finish_reason: null }] }),
-        );
-      } else {
-        controller.enqueue(
-          chunk({ choices: [{ index: 0, delta: {}, finish_reason: finishReason }] }),
-        );
-        controller.enqueue(chunk({ choices: [], usage }));
-        controller.enqueue(encoder.encode("data: [DONE]\n\n"));
-        controller.close();
-      }
-      index += 1;
-    },
-  });
-  return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const aborted = () => {
+      if (signal.aborted) throw signal.reason;
+    };
+    aborted();
+    yield chunk({
+      choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }],
+    });
+    for (const [index, word] of answer.entries()) {
+      if (delayMs > 0) await sleep(delayMs, signal);
+      aborted();
+      const content = index === 0 ? word : ` ${word}`;
+      yield chunk({ choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+    }
+    if (delayMs > 0) await sleep(delayMs, signal);
+    aborted();
+    yield Buffer.concat([
+      chunk({ choices: [{ index: 0, delta: {}, finish_reason: finishReason }] }),
+      chunk({ choices: [], usage }),
+      Buffer.from("data: [DONE]\n\n"),
+    ]);
+  }
+  return Readable.from(chunks(), { objectMode: false });
 }
 
 function textOf(content: unknown): string {

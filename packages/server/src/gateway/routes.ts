@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppDeps, AppEnv } from "../http/context.js";
-import { KeyportError } from "../http/errors.js";
+import { bodyTooLarge, nodeIncoming } from "../http/node-body.js";
 import { RateLimiter } from "../http/rate-limit.js";
 import { ModelCatalog, type ModelRoute } from "./catalog.js";
 import { chatCompletions } from "./chat.js";
@@ -24,15 +24,18 @@ export function gatewayRoutes(deps: AppDeps, fetchFn: typeof fetch = globalThis.
       : undefined;
   const app = new Hono<AppEnv>();
 
+  const limitBody = bodyLimit({
+    maxSize: gateway.maxBodyBytes,
+    onError: () => {
+      throw bodyTooLarge(gateway.maxBodyBytes);
+    },
+  });
   app.post(
     CHAT_COMPLETIONS_PATH,
-    bodyLimit({
-      maxSize: gateway.maxBodyBytes,
-      onError: () => {
-        throw new KeyportError(413, `Request body is larger than ${gateway.maxBodyBytes} bytes`);
-      },
-    }),
-    chatCompletions({ app: deps, catalog, limiter, fetch: fetchFn }),
+    // Served by Node, the handler reads the body itself and applies the limit while reading;
+    // `app.request()` and other runtimes go through Hono's body limit.
+    (c, next) => (nodeIncoming(c) ? next() : limitBody(c, next)),
+    chatCompletions({ app: deps, catalog, limiter }),
   );
 
   app.get("/api/v1/models", async (c) => {

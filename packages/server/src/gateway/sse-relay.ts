@@ -1,3 +1,5 @@
+import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { fromMicros } from "../domain/credits.js";
 import { errorBody, type KeyportError } from "../http/errors.js";
 import type { ModelRoute } from "./catalog.js";
@@ -29,10 +31,11 @@ export interface RelayOptions {
 const encoder = new TextEncoder();
 
 /**
- * Passes an upstream's SSE body through to the client, chunk by chunk and only as fast as the
- * client reads (a pull source with no buffer of its own), while it
+ * Passes an upstream's SSE body (a Node stream: the upstream's `IncomingMessage`) through to the
+ * client, chunk by chunk and only as fast as the client reads (the upstream is paused whenever
+ * the client's stream is full), while it
  *
- * - reads each `data:` line to pick out the usage (adding `usage.cost` when the upstream gave
+ * - reads `data:` lines to pick out the usage (adding `usage.cost` when the upstream gave
  *   tokens only) and to count streamed content for an estimate should usage never come;
  * - sends `: KEYPORT PROCESSING` whenever the upstream has been silent for `keepAliveMs`;
  * - on a client disconnect aborts the upstream at once and bills what was streamed;
@@ -40,13 +43,9 @@ const encoder = new TextEncoder();
  * - holds back `data: [DONE]` until the request is settled, so a client that has seen `[DONE]`
  *   can read its usage from `GET /api/v1/key`.
  */
-export function relaySse(
-  upstream: ReadableStream<Uint8Array>,
-  options: RelayOptions,
-): ReadableStream<Uint8Array> {
+export function relaySse(upstream: Readable, options: RelayOptions): ReadableStream<Uint8Array> {
   const { route, call } = options;
-  const reader = upstream.getReader();
-  const decoder = new TextDecoder();
+  const decoder = new StringDecoder("utf8");
   let pending = "";
   let reported: TokenUsage | undefined;
   let contentChars = 0;
@@ -89,6 +88,15 @@ export function relaySse(
       droppedDone = true;
       return undefined;
     }
+    // Only lines that may carry content, usage or an error need parsing (and the first, for
+    // the id a synthesized usage chunk reuses).
+    if (
+      head.id !== undefined &&
+      !payload.includes('"content"') &&
+      !payload.includes('"usage"') &&
+      !payload.includes('"error"')
+    )
+      return line;
     let chunk: Record<string, unknown>;
     try {
       chunk = JSON.parse(payload) as Record<string, unknown>;
@@ -148,61 +156,76 @@ export function relaySse(
     })}\n\n`;
   }
 
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+
+  function send(text: string): void {
+    if (finished && text === KEEP_ALIVE_COMMENT) return;
+    controller.enqueue(encoder.encode(text));
+  }
+
+  function onData(chunk: Buffer): void {
+    if (finished) return;
+    call.touch();
+    keepAlive?.refresh();
+    const out = processText(decoder.write(chunk));
+    if (out === "") return;
+    send(out);
+    // The client has not taken what it was given yet: wait for its next read (pull).
+    if ((controller.desiredSize ?? 0) <= 0) upstream.pause();
+  }
+
+  async function onEnd(): Promise<void> {
+    if (finished) return;
+    const tail = decoder.end();
+    let out = pending + tail === "" ? "" : processText(`${tail}\n`);
+    const outcome = await finish(upstreamError ? 502 : 200);
+    if (!reported) out += usageChunk(outcome);
+    if (!upstreamError) out += "data: [DONE]\n\n";
+    controller.enqueue(encoder.encode(out));
+    controller.close();
+  }
+
+  async function onError(error: unknown): Promise<void> {
+    if (finished) return;
+    if (call.cause === "client") {
+      await finish(499);
+      return;
+    }
+    const failure: KeyportError = call.failure(route, error);
+    await finish(failure.status);
+    controller.enqueue(
+      encoder.encode(
+        `data: ${JSON.stringify(errorBody(failure.status, failure.message, failure.metadata))}\n\n`,
+      ),
+    );
+    controller.close();
+  }
+
   return new ReadableStream<Uint8Array>(
     {
-      start(controller) {
+      start(streamController) {
+        controller = streamController;
         keepAlive = setTimeout(function ping() {
           if (finished) return;
-          controller.enqueue(encoder.encode(KEEP_ALIVE_COMMENT));
+          send(KEEP_ALIVE_COMMENT);
           keepAlive = setTimeout(ping, options.keepAliveMs);
         }, options.keepAliveMs);
+        upstream.on("data", onData);
+        upstream.once("end", () => void onEnd());
+        upstream.once("error", (error) => void onError(error));
+        // The connection closed before the body ended (an `IncomingMessage` may not error).
+        upstream.once("close", () => {
+          if (!upstream.readableEnded) void onError(new Error("Upstream connection closed"));
+        });
+        upstream.pause();
       },
-      async pull(controller) {
-        // Read until there is something to send: a pull that enqueues nothing is not called again.
-        for (;;) {
-          let result: ReadableStreamReadResult<Uint8Array>;
-          try {
-            result = await reader.read();
-          } catch (error) {
-            if (finished) return;
-            if (call.cause === "client") {
-              await finish(499);
-              return;
-            }
-            const failure: KeyportError = call.failure(route, error);
-            await finish(failure.status);
-            controller.enqueue(
-              encoder.encode(
-                `data: ${JSON.stringify(errorBody(failure.status, failure.message, failure.metadata))}\n\n`,
-              ),
-            );
-            controller.close();
-            return;
-          }
-          if (finished) return;
-          if (result.done) {
-            const tail = decoder.decode();
-            let out = pending + tail === "" ? "" : processText(`${tail}\n`);
-            const outcome = await finish(upstreamError ? 502 : 200);
-            if (!reported) out += usageChunk(outcome);
-            if (!upstreamError) out += "data: [DONE]\n\n";
-            controller.enqueue(encoder.encode(out));
-            controller.close();
-            return;
-          }
-          call.touch();
-          keepAlive?.refresh();
-          const out = processText(decoder.decode(result.value, { stream: true }));
-          if (out !== "") {
-            controller.enqueue(encoder.encode(out));
-            return;
-          }
-        }
+      pull() {
+        if (!finished) upstream.resume();
       },
       async cancel() {
         if (finished) return;
         call.abort("client");
-        reader.cancel().catch(() => {});
+        upstream.destroy();
         await finish(499);
       },
     },

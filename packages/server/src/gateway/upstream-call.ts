@@ -1,18 +1,28 @@
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Readable } from "node:stream";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { KeyportError } from "../http/errors.js";
 import type { ModelRoute } from "./catalog.js";
+import type { UpstreamConfig } from "./upstream-config.js";
 
 /** Why an upstream request was cut short. */
 export type AbortCause = "client" | "timeout";
 
 /**
- * One request to an upstream: its abort controller, tied to the client's connection (the client
- * goes away → the upstream is aborted at once) and to a timeout that `touch()` restarts, so the
- * same deadline bounds the wait for an answer and any silence mid-stream.
+ * One request to an upstream, tied to the client's connection (the client goes away → the
+ * upstream request is destroyed at once) and to a timeout that `touch()` restarts, so the same
+ * deadline bounds the wait for an answer and any silence mid-stream.
  */
 export class UpstreamCall {
-  readonly controller = new AbortController();
   cause: AbortCause | undefined;
+  private controller: AbortController | undefined;
+  private request: ClientRequest | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly onClientAbort = () => this.abort("client");
 
@@ -25,8 +35,17 @@ export class UpstreamCall {
     else clientSignal.addEventListener("abort", this.onClientAbort, { once: true });
   }
 
+  /** Aborts with the call (for in-process upstreams such as `keyport/echo`). */
   get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.cause && !this.controller.signal.aborted) this.controller.abort(this.reason());
     return this.controller.signal;
+  }
+
+  /** The upstream request to destroy should the call be aborted. */
+  attach(request: ClientRequest): void {
+    this.request = request;
+    if (this.cause) request.destroy(this.reason());
   }
 
   /** The upstream showed signs of life: restart the timeout. */
@@ -35,18 +54,22 @@ export class UpstreamCall {
   }
 
   abort(cause: AbortCause): void {
-    if (this.controller.signal.aborted) return;
+    if (this.cause) return;
     this.cause = cause;
     this.dispose();
-    this.controller.abort(
-      new Error(cause === "client" ? "Client went away" : "Upstream timed out"),
-    );
+    const reason = this.reason();
+    this.request?.destroy(reason);
+    this.controller?.abort(reason);
   }
 
   /** Stops watching (the request is over). */
   dispose(): void {
     clearTimeout(this.timer);
     this.clientSignal.removeEventListener("abort", this.onClientAbort);
+  }
+
+  private reason(): Error {
+    return new Error(this.cause === "client" ? "Client went away" : "Upstream timed out");
   }
 
   /** The error a failure of this call amounts to, once it failed with `error`. */
@@ -79,52 +102,125 @@ export function upstreamTimeout(route: ModelRoute, timeoutMs: number): KeyportEr
   );
 }
 
+/** Where an upstream's chat endpoint is, parsed once per upstream. */
+interface Target {
+  readonly request: typeof httpRequest;
+  readonly agent: HttpAgent;
+  readonly hostname: string;
+  readonly port: string;
+  readonly path: string;
+  readonly authorization: string | undefined;
+}
+
 /**
- * Sends the chat request to the route's upstream. Resolves with a `2xx` response (its body still
- * to be read); any other answer, an unreachable upstream or a timeout throws the `KeyportError`
- * the client gets: the upstream's `429` stays `429` (with its `Retry-After`), `400`/`413`/`422`
- * (a request the model refuses) stay `400`, `408`/`504` become `408`, and everything else —
- * including `401`/`403` about Keyport's own upstream credentials — is a `502`.
+ * Keep-alive connection pools for upstreams: reusing connections saves a TCP (and TLS) handshake
+ * per request. The agent drops an idle socket when the server's `Keep-Alive: timeout` says so.
  */
-export async function callUpstream(
+const httpAgent = new HttpAgent({ keepAlive: true, keepAliveMsecs: 1000, scheduling: "lifo" });
+const httpsAgent = new HttpsAgent({ keepAlive: true, keepAliveMsecs: 1000, scheduling: "lifo" });
+
+const targets = new WeakMap<UpstreamConfig, Target>();
+
+function targetOf(upstream: UpstreamConfig): Target {
+  let target = targets.get(upstream);
+  if (!target) {
+    const url = new URL(`${upstream.baseUrl}/chat/completions`);
+    const https = url.protocol === "https:";
+    target = {
+      request: https ? httpsRequest : httpRequest,
+      agent: https ? httpsAgent : httpAgent,
+      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port || (https ? "443" : "80"),
+      path: `${url.pathname}${url.search}`,
+      authorization: upstream.apiKey ? `Bearer ${upstream.apiKey.reveal()}` : undefined,
+    };
+    targets.set(upstream, target);
+  }
+  return target;
+}
+
+const noop = () => {};
+
+/**
+ * Sends the chat request to the route's upstream over a pooled keep-alive connection (`node:http`
+ * / `node:https`). Resolves with a `2xx` response whose body is still to be read; any other
+ * answer, an unreachable upstream or a timeout throws the `KeyportError` the client gets: the
+ * upstream's `429` stays `429` (with its `Retry-After`), `400`/`413`/`422` (a request the model
+ * refuses) stay `400`, `408`/`504` become `408`, and everything else — including `401`/`403`
+ * about Keyport's own upstream credentials — is a `502`.
+ */
+export function callUpstream(
   route: ModelRoute,
   body: string,
   call: UpstreamCall,
-  fetchFn: typeof fetch,
   extraHeaders: Record<string, string>,
-): Promise<Response> {
+): Promise<IncomingMessage> {
   const upstream = route.upstream;
-  if (!upstream) throw new Error(`${route.id} has no upstream`);
-  const headers: Record<string, string> = {
+  if (!upstream) return Promise.reject(new Error(`${route.id} has no upstream`));
+  const target = targetOf(upstream);
+  const headers: Record<string, string | number> = {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
+    "content-length": Buffer.byteLength(body),
     ...extraHeaders,
   };
-  if (upstream.apiKey) headers.authorization = `Bearer ${upstream.apiKey.reveal()}`;
-  let response: Response;
-  try {
-    response = await fetchFn(`${upstream.baseUrl}/chat/completions`, {
-      method: "POST",
-      headers,
-      body,
-      signal: call.signal,
-    });
-  } catch (error) {
-    throw call.failure(route, error);
-  }
-  if (response.ok) return response;
-  let message = "";
-  try {
-    message = upstreamMessage(await response.text());
-  } catch {
-    // the status says enough
-  }
-  const status = response.status;
+  if (target.authorization) headers.authorization = target.authorization;
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const request = target.request(
+      {
+        agent: target.agent,
+        hostname: target.hostname,
+        port: target.port,
+        path: target.path,
+        method: "POST",
+        headers,
+      },
+      (response) => {
+        // Whoever reads the body listens for errors; until then an abort must not crash.
+        response.on("error", noop);
+        const status = response.statusCode ?? 502;
+        if (status >= 200 && status < 300) {
+          resolve(response);
+          return;
+        }
+        readText(response).then(
+          (text) => reject(upstreamRefusal(route, status, text, response.headers["retry-after"])),
+          () => reject(upstreamRefusal(route, status, "", response.headers["retry-after"])),
+        );
+      },
+    );
+    request.on("error", (error) => reject(call.failure(route, error)));
+    call.attach(request);
+    request.end(body);
+  });
+}
+
+/** A response body as text (error answers are small). */
+export function readText(response: Readable): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    response.on("data", (chunk: Buffer) => chunks.push(chunk));
+    response.on("end", () =>
+      resolve(
+        chunks.length === 1 ? (chunks[0] as Buffer).toString() : Buffer.concat(chunks).toString(),
+      ),
+    );
+    response.on("error", reject);
+    response.on("aborted", () => reject(new Error("Upstream connection closed")));
+  });
+}
+
+function upstreamRefusal(
+  route: ModelRoute,
+  status: number,
+  body: string,
+  retryAfter: string | undefined,
+): KeyportError {
+  const message = body === "" ? "" : upstreamMessage(body);
   const metadata = { upstream: route.upstreamName, upstream_status: status };
   const text = `Upstream ${route.upstreamName} answered ${status}${message ? `: ${message}` : ""}`;
   if (status === 429) {
-    const retryAfter = response.headers.get("retry-after");
-    throw new KeyportError(
+    return new KeyportError(
       429,
       text,
       retryAfter && /^\d{1,6}$/.test(retryAfter)
@@ -134,9 +230,9 @@ export async function callUpstream(
     );
   }
   if (status === 400 || status === 413 || status === 422)
-    throw new KeyportError(400, text, {}, metadata);
-  if (status === 408 || status === 504) throw new KeyportError(408, text, {}, metadata);
-  throw new KeyportError(502, text, {}, metadata);
+    return new KeyportError(400, text, {}, metadata);
+  if (status === 408 || status === 504) return new KeyportError(408, text, {}, metadata);
+  return new KeyportError(502, text, {}, metadata);
 }
 
 /** The upstream's error message, from OpenAI's `{"error":{"message"}}` or as text, shortened. */

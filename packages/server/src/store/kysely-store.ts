@@ -1,6 +1,7 @@
-import { type Kysely, type Selectable, sql } from "kysely";
-import { type LimitReset, windowStarts } from "../domain/credits.js";
+import type { Kysely, Selectable } from "kysely";
+import type { LimitReset } from "../domain/credits.js";
 import type { CodeChallengeMethod } from "../domain/pkce.js";
+import { GatewayQueries } from "./gateway-queries.js";
 import type { CodesTable, Database, KeysTable, RequestsTable, UsersTable } from "./schema.js";
 import type {
   NewCode,
@@ -20,10 +21,15 @@ const dateOrNull = (millis: number | null) => (millis === null ? null : new Date
 
 /** The one `Store`, on any Kysely dialect (SQLite and PostgreSQL are tested). */
 export class KyselyStore implements Store {
+  /** The gateway's hot statements, compiled once; settles are group-committed. */
+  private readonly gateway: GatewayQueries;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly onClose: () => Promise<void> = () => db.destroy(),
-  ) {}
+  ) {
+    this.gateway = new GatewayQueries(db);
+  }
 
   async createUser(user: User): Promise<User | undefined> {
     const inserted = await this.db
@@ -171,77 +177,16 @@ export class KyselyStore implements Store {
   }
 
   async findKey(hash: string): Promise<StoredKey | undefined> {
-    const row = await this.db
-      .selectFrom("keys")
-      .selectAll()
-      .where("hash", "=", hash)
-      .executeTakeFirst();
+    const row = await this.gateway.findKey(hash);
     return row && toKey(row);
   }
 
-  async reserveBudget(keyHash: string, micros: number, now: Date): Promise<boolean> {
-    const starts = windowStarts(now);
-    // The usage the limit is compared with: the current window's counter (zero once the window
-    // has rolled over) for a resetting limit, lifetime usage otherwise.
-    const usageInLimitWindow = sql<number>`CASE limit_reset
-      WHEN 'daily' THEN (CASE WHEN day_start = ${starts.day} THEN day_micros ELSE 0 END)
-      WHEN 'weekly' THEN (CASE WHEN week_start = ${starts.week} THEN week_micros ELSE 0 END)
-      WHEN 'monthly' THEN (CASE WHEN month_start = ${starts.month} THEN month_micros ELSE 0 END)
-      ELSE usage_micros END`;
-    const row = await this.db
-      .updateTable("keys")
-      .set((eb) => ({ reserved_micros: eb("reserved_micros", "+", micros) }))
-      .where("hash", "=", keyHash)
-      .where("revoked_at", "is", null)
-      .where("disabled", "=", 0)
-      .where(
-        sql<boolean>`(limit_micros IS NULL OR ${usageInLimitWindow} + reserved_micros + ${micros} <= limit_micros)`,
-      )
-      .returning("hash")
-      .executeTakeFirst();
-    return row !== undefined;
+  reserveBudget(keyHash: string, micros: number, now: Date): Promise<boolean> {
+    return this.gateway.reserveBudget(keyHash, micros, now);
   }
 
-  async settleRequest({ reservedMicros, record, settledAt }: Settlement): Promise<void> {
-    const starts = windowStarts(settledAt);
-    const cost = record.costMicros;
-    // Each counter restarts at `cost` when its window rolled over, in the same statement that
-    // releases the reservation; a counter already in a later window (clock skew between
-    // instances) is left alone.
-    const counter = (window: "day" | "week" | "month", start: number) => ({
-      [`${window}_micros`]: sql<number>`CASE WHEN ${sql.ref(`${window}_start`)} = ${start} THEN ${sql.ref(`${window}_micros`)} + ${cost} WHEN ${sql.ref(`${window}_start`)} > ${start} THEN ${sql.ref(`${window}_micros`)} ELSE ${cost} END`,
-      [`${window}_start`]: sql<number>`CASE WHEN ${sql.ref(`${window}_start`)} > ${start} THEN ${sql.ref(`${window}_start`)} ELSE ${start} END`,
-    });
-    await this.db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable("keys")
-        .set({
-          reserved_micros: sql<number>`CASE WHEN reserved_micros > ${reservedMicros} THEN reserved_micros - ${reservedMicros} ELSE 0 END`,
-          usage_micros: sql<number>`usage_micros + ${cost}`,
-          ...counter("day", starts.day),
-          ...counter("week", starts.week),
-          ...counter("month", starts.month),
-        })
-        .where("hash", "=", record.keyHash)
-        .execute();
-      await trx
-        .insertInto("requests")
-        .values({
-          id: record.id,
-          key_hash: record.keyHash,
-          model: record.model,
-          upstream: record.upstream,
-          streamed: record.streamed ? 1 : 0,
-          status: record.status,
-          prompt_tokens: record.promptTokens,
-          completion_tokens: record.completionTokens,
-          cost_micros: cost,
-          usage_estimated: record.usageEstimated ? 1 : 0,
-          duration_ms: record.durationMs,
-          created_at: ms(record.createdAt),
-        })
-        .execute();
-    });
+  settleRequest(settlement: Settlement): Promise<void> {
+    return this.gateway.settleRequest(settlement);
   }
 
   async listRequests(keyHash: string, limit: number): Promise<RequestRecord[]> {
@@ -269,7 +214,8 @@ export class KyselyStore implements Store {
     return row.value;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.gateway.drain();
     return this.onClose();
   }
 }
