@@ -6,7 +6,13 @@ import { fromMicros, usageAgainstLimit } from "../domain/credits.js";
 import type { AppDeps } from "../http/context.js";
 import { KeyportError } from "../http/errors.js";
 import { authenticateKey } from "../http/key-api.js";
-import { bodyTooLarge, declaresTooLarge, nodeIncoming, readNodeBody } from "../http/node-body.js";
+import {
+  bodyTooLarge,
+  declaresTooLarge,
+  nodeIncoming,
+  nodeOutgoing,
+  readNodeBody,
+} from "../http/node-body.js";
 import type { RateLimiter } from "../http/rate-limit.js";
 import type { StoredKey } from "../store/store.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
@@ -155,7 +161,8 @@ export function chatCompletions(deps: ChatDeps) {
         },
       });
 
-    const call = new UpstreamCall(gateway.upstreamTimeoutMs, c.req.raw.signal);
+    const outgoing = nodeOutgoing(c);
+    const call = new UpstreamCall(gateway.upstreamTimeoutMs, outgoing ?? c.req.raw.signal);
     let response: Readable;
     try {
       response = route.upstream
@@ -177,6 +184,7 @@ export function chatCompletions(deps: ChatDeps) {
         call,
         keepAliveMs: gateway.keepAliveMs,
         promptBytes: bodyBytes,
+        output: outgoing,
         settle: (outcome) => settle(outcome.status, outcome.usage, outcome.costMicros),
       });
       return new Response(body, {

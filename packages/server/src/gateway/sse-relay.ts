@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { fromMicros } from "../domain/credits.js";
@@ -24,6 +25,12 @@ export interface RelayOptions {
   readonly keepAliveMs: number;
   /** The request body's size, for the prompt estimate when the upstream reports no usage. */
   readonly promptBytes: number;
+  /**
+   * The Node response the stream is written to, when there is one: writes made in one turn of
+   * the event loop (the headers and the first chunk; the last chunk and the end of the body) are
+   * corked into one packet instead of one system call each.
+   */
+  readonly output?: ServerResponse;
   /** Charges the outcome; called exactly once, and the stream ends only after it resolved. */
   settle(outcome: StreamOutcome): Promise<void>;
 }
@@ -158,8 +165,36 @@ export function relaySse(upstream: Readable, options: RelayOptions): ReadableStr
 
   let controller!: ReadableStreamDefaultController<Uint8Array>;
 
+  const output = options.output;
+  let corked = false;
+  let releaseScheduled = false;
+  /** The upstream has ended and the settle is being written: its tail follows at once. */
+  let ending = false;
+
+  /** Holds writes back until the end of this turn of the event loop. */
+  function cork(): void {
+    if (!output) return;
+    if (!corked) {
+      output.cork();
+      corked = true;
+    }
+    if (!releaseScheduled) {
+      releaseScheduled = true;
+      setImmediate(release);
+    }
+  }
+
+  function release(): void {
+    releaseScheduled = false;
+    // What is held goes out with the last chunk, which is only waiting for the settle.
+    if (!corked || ending) return;
+    corked = false;
+    output?.uncork();
+  }
+
   function send(text: string): void {
     if (finished && text === KEEP_ALIVE_COMMENT) return;
+    cork();
     controller.enqueue(encoder.encode(text));
   }
 
@@ -178,10 +213,12 @@ export function relaySse(upstream: Readable, options: RelayOptions): ReadableStr
     if (finished) return;
     const tail = decoder.end();
     let out = pending + tail === "" ? "" : processText(`${tail}\n`);
+    ending = true;
     const outcome = await finish(upstreamError ? 502 : 200);
+    ending = false;
     if (!reported) out += usageChunk(outcome);
     if (!upstreamError) out += "data: [DONE]\n\n";
-    controller.enqueue(encoder.encode(out));
+    send(out);
     controller.close();
   }
 
@@ -192,11 +229,11 @@ export function relaySse(upstream: Readable, options: RelayOptions): ReadableStr
       return;
     }
     const failure: KeyportError = call.failure(route, error);
+    ending = true;
     await finish(failure.status);
-    controller.enqueue(
-      encoder.encode(
-        `data: ${JSON.stringify(errorBody(failure.status, failure.message, failure.metadata))}\n\n`,
-      ),
+    ending = false;
+    send(
+      `data: ${JSON.stringify(errorBody(failure.status, failure.message, failure.metadata))}\n\n`,
     );
     controller.close();
   }
@@ -205,6 +242,7 @@ export function relaySse(upstream: Readable, options: RelayOptions): ReadableStr
     {
       start(streamController) {
         controller = streamController;
+        cork(); // the response headers, written next, wait for the first chunk
         keepAlive = setTimeout(function ping() {
           if (finished) return;
           send(KEEP_ALIVE_COMMENT);

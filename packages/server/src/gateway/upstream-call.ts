@@ -3,6 +3,7 @@ import {
   Agent as HttpAgent,
   request as httpRequest,
   type IncomingMessage,
+  ServerResponse,
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
@@ -25,14 +26,24 @@ export class UpstreamCall {
   private request: ClientRequest | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly onClientAbort = () => this.abort("client");
+  private readonly onClientClose = () => {
+    if (!(this.client as ServerResponse).writableFinished) this.abort("client");
+  };
 
+  /**
+   * @param client the client's side: the Node response (its connection closing before the answer
+   * was sent means the client went away), or an `AbortSignal` that says so.
+   */
   constructor(
     readonly timeoutMs: number,
-    private readonly clientSignal: AbortSignal,
+    private readonly client: AbortSignal | ServerResponse,
   ) {
     this.timer = setTimeout(() => this.abort("timeout"), timeoutMs);
-    if (clientSignal.aborted) this.abort("client");
-    else clientSignal.addEventListener("abort", this.onClientAbort, { once: true });
+    if (client instanceof ServerResponse) {
+      if (client.destroyed) this.abort("client");
+      else client.on("close", this.onClientClose);
+    } else if (client.aborted) this.abort("client");
+    else client.addEventListener("abort", this.onClientAbort, { once: true });
   }
 
   /** Aborts with the call (for in-process upstreams such as `keyport/echo`). */
@@ -65,7 +76,8 @@ export class UpstreamCall {
   /** Stops watching (the request is over). */
   dispose(): void {
     clearTimeout(this.timer);
-    this.clientSignal.removeEventListener("abort", this.onClientAbort);
+    if (this.client instanceof ServerResponse) this.client.off("close", this.onClientClose);
+    else this.client.removeEventListener("abort", this.onClientAbort);
   }
 
   private reason(): Error {

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "hono";
 import { KeyportError } from "./errors.js";
 
@@ -6,6 +6,12 @@ import { KeyportError } from "./errors.js";
 export function nodeIncoming(c: Context): IncomingMessage | undefined {
   const env = c.env as { incoming?: IncomingMessage } | undefined;
   return env?.incoming;
+}
+
+/** The Node response behind a Hono context when served by `@hono/node-server`. */
+export function nodeOutgoing(c: Context): ServerResponse | undefined {
+  const env = c.env as { outgoing?: ServerResponse } | undefined;
+  return env?.outgoing instanceof ServerResponse ? env.outgoing : undefined;
 }
 
 /** `413` in OpenRouter's error shape. */

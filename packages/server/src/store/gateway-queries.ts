@@ -35,6 +35,25 @@ class Precompiled<Row> {
   }
 }
 
+/**
+ * Runs SQL synchronously on a SQLite connection, for the gateway's hot statements: each one is a
+ * single statement (or, for a batch of settles, one `BEGIN … COMMIT` run without yielding), so
+ * skipping Kysely's asynchronous connection hand-over changes nothing about atomicity.
+ */
+export interface SqliteRunner {
+  /** A transaction (Kysely's) is open on the connection: leave the connection to it. */
+  readonly inTransaction: boolean;
+  all(sql: string, parameters: readonly unknown[]): unknown[];
+  run(sql: string, parameters: readonly unknown[]): void;
+}
+
+const sqliteRunners = new WeakMap<Kysely<Database>, SqliteRunner>();
+
+/** Lets the gateway's statements on `db` (a SQLite database) run synchronously through `runner`. */
+export function registerSqliteRunner(db: Kysely<Database>, runner: SqliteRunner): void {
+  sqliteRunners.set(db, runner);
+}
+
 /** Where a queued settlement stands. */
 interface QueuedSettlement {
   readonly settlement: Settlement;
@@ -57,7 +76,10 @@ export class GatewayQueries {
   private flushing: Promise<void> | undefined;
   private scheduled = false;
 
+  private readonly sqlite: SqliteRunner | undefined;
+
   constructor(private readonly db: Kysely<Database>) {
+    this.sqlite = sqliteRunners.get(db);
     this.findKeyQuery = new Precompiled(
       db.selectFrom("keys").selectAll().where("hash", "=", param<string>("hash")).compile(),
     );
@@ -130,14 +152,20 @@ export class GatewayQueries {
     );
   }
 
+  /** The rows of one statement: synchronously on an idle SQLite connection, else through Kysely. */
+  private async rows<Row>(query: CompiledQuery<Row>): Promise<Row[]> {
+    const sqlite = this.sqlite;
+    if (sqlite && !sqlite.inTransaction) return sqlite.all(query.sql, query.parameters) as Row[];
+    return (await this.db.executeQuery(query)).rows;
+  }
+
   async findKey(hash: string): Promise<Selectable<KeysTable> | undefined> {
-    const result = await this.db.executeQuery(this.findKeyQuery.bind({ hash }));
-    return result.rows[0];
+    return (await this.rows(this.findKeyQuery.bind({ hash })))[0];
   }
 
   async reserveBudget(keyHash: string, micros: number, now: Date): Promise<boolean> {
     const starts = windowStarts(now);
-    const result = await this.db.executeQuery(
+    const rows = await this.rows(
       this.reserveQuery.bind({
         hash: keyHash,
         micros,
@@ -146,7 +174,7 @@ export class GatewayQueries {
         month: starts.month,
       }),
     );
-    return result.rows.length > 0;
+    return rows.length > 0;
   }
 
   /**
@@ -201,9 +229,12 @@ export class GatewayQueries {
             : 0,
       );
     try {
-      await this.db.transaction().execute(async (trx) => {
-        for (const { settlement } of batch) await this.settleIn(trx, settlement);
-      });
+      const sqlite = this.sqlite;
+      if (sqlite && !sqlite.inTransaction) this.commitNow(sqlite, batch);
+      else
+        await this.db.transaction().execute(async (trx) => {
+          for (const { settlement } of batch) await this.settleIn(trx, settlement);
+        });
     } catch (error) {
       if (batch.length === 1) {
         batch[0]?.reject(error);
@@ -223,34 +254,54 @@ export class GatewayQueries {
     for (const item of batch) item.resolve();
   }
 
+  /** The whole batch in one SQLite transaction, without yielding to the event loop. */
+  private commitNow(sqlite: SqliteRunner, batch: readonly QueuedSettlement[]): void {
+    sqlite.run("begin", []);
+    try {
+      for (const { settlement } of batch) {
+        const key = this.settleKey(settlement);
+        sqlite.run(key.sql, key.parameters);
+        const record = this.insertRequest(settlement);
+        sqlite.run(record.sql, record.parameters);
+      }
+      sqlite.run("commit", []);
+    } catch (error) {
+      if (sqlite.inTransaction) sqlite.run("rollback", []);
+      throw error;
+    }
+  }
+
   private async settleIn(trx: Transaction<Database>, settlement: Settlement): Promise<void> {
-    const { reservedMicros, record, settledAt } = settlement;
+    await trx.executeQuery(this.settleKey(settlement));
+    await trx.executeQuery(this.insertRequest(settlement));
+  }
+
+  private settleKey({ reservedMicros, record, settledAt }: Settlement): CompiledQuery<unknown> {
     const starts = windowStarts(settledAt);
-    await trx.executeQuery(
-      this.settleKeyQuery.bind({
-        hash: record.keyHash,
-        reserved: reservedMicros,
-        cost: record.costMicros,
-        day: starts.day,
-        week: starts.week,
-        month: starts.month,
-      }),
-    );
-    await trx.executeQuery(
-      this.insertRequestQuery.bind({
-        id: record.id,
-        hash: record.keyHash,
-        model: record.model,
-        upstream: record.upstream,
-        streamed: record.streamed ? 1 : 0,
-        status: record.status,
-        promptTokens: record.promptTokens,
-        completionTokens: record.completionTokens,
-        cost: record.costMicros,
-        usageEstimated: record.usageEstimated ? 1 : 0,
-        durationMs: record.durationMs,
-        createdAt: record.createdAt.getTime(),
-      }),
-    );
+    return this.settleKeyQuery.bind({
+      hash: record.keyHash,
+      reserved: reservedMicros,
+      cost: record.costMicros,
+      day: starts.day,
+      week: starts.week,
+      month: starts.month,
+    });
+  }
+
+  private insertRequest({ record }: Settlement): CompiledQuery<unknown> {
+    return this.insertRequestQuery.bind({
+      id: record.id,
+      hash: record.keyHash,
+      model: record.model,
+      upstream: record.upstream,
+      streamed: record.streamed ? 1 : 0,
+      status: record.status,
+      promptTokens: record.promptTokens,
+      completionTokens: record.completionTokens,
+      cost: record.costMicros,
+      usageEstimated: record.usageEstimated ? 1 : 0,
+      durationMs: record.durationMs,
+      createdAt: record.createdAt.getTime(),
+    });
   }
 }

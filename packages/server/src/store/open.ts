@@ -1,8 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from "kysely";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
+import { registerSqliteRunner } from "./gateway-queries.js";
 import { KyselyStore } from "./kysely-store.js";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
@@ -36,9 +37,20 @@ function openSqlite(path: string): Kysely<Database> {
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
-  return new Kysely<Database>({
-    dialect: new SqliteDialect({ database: reusingStatements(sqlite) }),
+  const prepare = reusingStatements(sqlite);
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: { close: () => sqlite.close(), prepare } }),
   });
+  registerSqliteRunner(db, {
+    get inTransaction() {
+      return sqlite.inTransaction;
+    },
+    all: (sql, parameters) => prepare(sql).all(parameters),
+    run: (sql, parameters) => {
+      prepare(sql).run(parameters);
+    },
+  });
+  return db;
 }
 
 const STATEMENT_CACHE_SIZE = 256;
@@ -48,18 +60,15 @@ const STATEMENT_CACHE_SIZE = 256;
  * gateway's hot path issues. The SQL text Kysely compiles is the same for every call of a store
  * method (values are parameters), so prepared statements are kept by their text.
  */
-function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
+function reusingStatements(sqlite: SQLite.Database): (sql: string) => SQLite.Statement {
   const statements = new Map<string, SQLite.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sql: string) {
-      let statement = statements.get(sql);
-      if (!statement) {
-        statement = sqlite.prepare(sql);
-        if (statements.size < STATEMENT_CACHE_SIZE) statements.set(sql, statement);
-      }
-      return statement;
-    },
+  return (sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = sqlite.prepare(sql);
+      if (statements.size < STATEMENT_CACHE_SIZE) statements.set(sql, statement);
+    }
+    return statement;
   };
 }
 
