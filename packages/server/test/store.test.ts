@@ -89,13 +89,20 @@ describe.each(dialects)("Store ($name)", (dialect) => {
     });
   });
 
-  describe("consumeCode (DESIGN invariant 3)", () => {
-    it("returns the code as stored, once", async () => {
+  const refuse = () => undefined;
+
+  describe("redeemCode (DESIGN invariant 3)", () => {
+    it("hands the code as stored to mint, once", async () => {
       const code = newCode();
       await store.createCode(code);
-      const consumed = await store.consumeCode(code.codeHash, later(1));
-      expect(consumed).toEqual(code);
-      expect(await store.consumeCode(code.codeHash, later(2))).toBeUndefined();
+      const seen: unknown[] = [];
+      const redeemed = await store.redeemCode(code.codeHash, hex(), later(1), (stored) => {
+        seen.push(stored);
+        return undefined;
+      });
+      expect(redeemed).toEqual(code);
+      expect(seen).toEqual([code]);
+      expect(await store.redeemCode(code.codeHash, hex(), later(2), refuse)).toBeUndefined();
     });
 
     it("round-trips a code without challenge, callback or limits", async () => {
@@ -108,20 +115,52 @@ describe.each(dialects)("Store ($name)", (dialect) => {
         keyExpiresAt: null,
       });
       await store.createCode(code);
-      expect(await store.consumeCode(code.codeHash, T0)).toEqual(code);
+      expect(await store.redeemCode(code.codeHash, hex(), T0, refuse)).toEqual(code);
     });
 
-    it("an unknown code: undefined", async () => {
-      expect(await store.consumeCode(hex(), T0)).toBeUndefined();
+    it("an unknown code: undefined, and mint is not called", async () => {
+      let called = false;
+      const redeemed = await store.redeemCode(hex(), hex(), T0, () => {
+        called = true;
+        return undefined;
+      });
+      expect(redeemed).toBeUndefined();
+      expect(called).toBe(false);
     });
 
-    it("20 concurrent consumptions of one code: exactly one winner", async () => {
+    it("a refused code stays consumed (a wrong verifier burns it) and no key is stored", async () => {
       const code = newCode();
       await store.createCode(code);
+      expect(await store.redeemCode(code.codeHash, hex(), later(1), refuse)).toBeDefined();
+      const key = newKey();
+      expect(await store.redeemCode(code.codeHash, key.hash, later(2), () => key)).toBeUndefined();
+      expect(await store.findKey(key.hash)).toBeUndefined();
+    });
+
+    it("20 concurrent redemptions of one code: exactly one winner, exactly one key", async () => {
+      const code = newCode();
+      await store.createCode(code);
+      const keys = Array.from({ length: 20 }, () => newKey());
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => store.consumeCode(code.codeHash, later(1))),
+        keys.map((key) => store.redeemCode(code.codeHash, key.hash, later(1), () => key)),
       );
       expect(results.filter((result) => result !== undefined)).toHaveLength(1);
+      const stored = await Promise.all(keys.map((key) => store.findKey(key.hash)));
+      expect(stored.filter(Boolean)).toHaveLength(1);
+    });
+
+    it("stores the minted key's fields", async () => {
+      const code = newCode();
+      await store.createCode(code);
+      const key = newKey({ limitMicros: 7, limitReset: "daily", expiresAt: later(10) });
+      await store.redeemCode(code.codeHash, key.hash, later(1), () => key);
+      expect(await store.findKey(key.hash)).toMatchObject({
+        ...key,
+        usageMicros: 0,
+        isManagement: false,
+        disabled: false,
+        revokedAt: null,
+      });
     });
   });
 
@@ -131,20 +170,18 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       const code = newCode();
       await store.createCode(code);
       expect(await store.revokeReplayedCode(code.codeHash, T0)).toBe(false);
-      expect(await store.consumeCode(code.codeHash, T0)).toBeDefined();
+      expect(await store.redeemCode(code.codeHash, hex(), T0, refuse)).toBeDefined();
     });
 
     it("revokes the key the consumed code minted, and no other", async () => {
       const code = newCode();
       await store.createCode(code);
-      await store.consumeCode(code.codeHash, later(1));
       const key = newKey();
-      expect(await store.createKeyForCode(code.codeHash, key)).toBe(true);
+      await store.redeemCode(code.codeHash, key.hash, later(1), () => key);
       const bystander = newKey();
       const otherCode = newCode();
       await store.createCode(otherCode);
-      await store.consumeCode(otherCode.codeHash, later(1));
-      await store.createKeyForCode(otherCode.codeHash, bystander);
+      await store.redeemCode(otherCode.codeHash, bystander.hash, later(1), () => bystander);
       expect((await store.findKey(key.hash))?.revokedAt).toBeNull();
 
       expect(await store.revokeReplayedCode(code.codeHash, later(5))).toBe(true);
@@ -153,32 +190,6 @@ describe.each(dialects)("Store ($name)", (dialect) => {
 
       expect(await store.revokeReplayedCode(code.codeHash, later(9))).toBe(true);
       expect((await store.findKey(key.hash))?.revokedAt).toEqual(later(5));
-    });
-
-    it("createKeyForCode after a replay stores the key already revoked and says so", async () => {
-      const code = newCode();
-      await store.createCode(code);
-      await store.consumeCode(code.codeHash, later(1));
-      expect(await store.revokeReplayedCode(code.codeHash, later(2))).toBe(true);
-      const key = newKey();
-      expect(await store.createKeyForCode(code.codeHash, key)).toBe(false);
-      const stored = await store.findKey(key.hash);
-      expect(stored?.revokedAt).not.toBeNull();
-    });
-
-    it("createKeyForCode stores the key's fields", async () => {
-      const code = newCode();
-      await store.createCode(code);
-      await store.consumeCode(code.codeHash, later(1));
-      const key = newKey({ limitMicros: 7, limitReset: "daily", expiresAt: later(10) });
-      await store.createKeyForCode(code.codeHash, key);
-      expect(await store.findKey(key.hash)).toMatchObject({
-        ...key,
-        usageMicros: 0,
-        isManagement: false,
-        disabled: false,
-        revokedAt: null,
-      });
     });
   });
 
@@ -209,8 +220,7 @@ describe.each(dialects)("Store ($name)", (dialect) => {
         const key = newKey({ userId: owner });
         const used = newCode({ userId: owner });
         await first.createCode(used);
-        await first.consumeCode(used.codeHash, T0);
-        await first.createKeyForCode(used.codeHash, key);
+        await first.redeemCode(used.codeHash, key.hash, T0, () => key);
         const idHash = hex();
         await first.createSession({ idHash, userId: owner, createdAt: T0, expiresAt: later(1e6) });
         const secret = await first.secret("csrf", () => "kept");
@@ -221,8 +231,8 @@ describe.each(dialects)("Store ($name)", (dialect) => {
           expect((await second.findUserById(owner))?.id).toBe(owner);
           expect((await second.findSession(idHash, T0))?.userId).toBe(owner);
           expect((await second.findKey(key.hash))?.label).toBe("Label");
-          expect(await second.consumeCode(used.codeHash, T0)).toBeUndefined();
-          expect(await second.consumeCode(code.codeHash, T0)).toEqual(code);
+          expect(await second.redeemCode(used.codeHash, hex(), T0, refuse)).toBeUndefined();
+          expect(await second.redeemCode(code.codeHash, hex(), T0, refuse)).toEqual(code);
           expect(await second.secret("csrf", () => "new")).toBe(secret);
         } finally {
           await second.close();

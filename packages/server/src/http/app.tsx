@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { CHAT_COMPLETIONS_PATH, gatewayRoutes } from "../gateway/routes.js";
+import { gatewayRoutes } from "../gateway/routes.js";
 import { ErrorPage } from "../views/account-pages.js";
 import { STYLESHEET } from "../views/styles.js";
 import { accountRoutes } from "./account.js";
@@ -12,11 +12,9 @@ import type { AppDeps, AppEnv } from "./context.js";
 import { jsonError, KeyportError } from "./errors.js";
 import { exchangeRoutes } from "./exchange.js";
 import { keyApiRoutes } from "./key-api.js";
+import { MAX_BODY_BYTES } from "./limits.js";
 import { securityHeaders } from "./security-headers.js";
 import { browserSession } from "./session.js";
-
-/** Requests to Keyport are small; anything larger is refused before it is read. */
-export const MAX_BODY_BYTES = 16 * 1024;
 
 /**
  * Builds the Keyport HTTP application: pages, the PKCE exchange, the key API and the gateway.
@@ -28,14 +26,6 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.use(securityHeaders());
-  const smallBodies = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new KeyportError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
-    },
-  });
-  // Chat requests carry whole conversations: the gateway applies its own, larger limit.
-  app.use((c, next) => (c.req.path === CHAT_COMPLETIONS_PATH ? next() : smallBodies(c, next)));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/assets/keyport.css", (c) => {
     c.header("Cache-Control", "public, max-age=3600");
@@ -51,6 +41,16 @@ export function createApp(deps: AppDeps) {
   app.route("/", gatewayRoutes(deps));
 
   const pages = new Hono<AppEnv>();
+  // Only form pages need Hono's limiter: the JSON endpoints read their bodies through
+  // readJson, which enforces its own limit without materialising a web Request.
+  pages.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new KeyportError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
   pages.use(browserSession(deps));
   pages.route("/", accountRoutes(deps));
   pages.route("/", authorizeRoutes(deps));

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { mintKey } from "../domain/keys.js";
 import { isCodeChallengeMethod, verifyCodeVerifier } from "../domain/pkce.js";
 import { sha256Hex } from "../domain/secrets.js";
-import type { StoredCode } from "../store/store.js";
+import type { KeyTerms, StoredCode } from "../store/store.js";
 import { clientAddress } from "./client-address.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { KeyportError } from "./errors.js";
@@ -36,25 +36,18 @@ export function exchangeRoutes(deps: AppDeps) {
     checkMethodName(input);
     const codeHash = sha256Hex(input.code);
     const now = deps.clock();
-    const code = await deps.store.consumeCode(codeHash, now);
+    const minted = mintKey();
+    let refusal: KeyportError | undefined;
+    const code = await deps.store.redeemCode(codeHash, minted.hash, now, (code) => {
+      refusal = checkCode(code, input, now);
+      return refusal ? undefined : keyTerms(code, now);
+    });
     if (!code) {
       await deps.store.revokeReplayedCode(codeHash, now);
       throw new KeyportError(403, INVALID_CODE);
     }
-    if (code.expiresAt <= now) throw new KeyportError(403, "Authorization code expired");
-    verifyPkce(code, input);
-    const { key, hash } = mintKey();
-    const stored = await deps.store.createKeyForCode(codeHash, {
-      hash,
-      userId: code.userId,
-      label: code.keyLabel,
-      limitMicros: code.limitMicros,
-      limitReset: code.limitReset,
-      expiresAt: code.keyExpiresAt,
-      createdAt: now,
-    });
-    if (!stored) throw new KeyportError(403, INVALID_CODE);
-    return c.json({ key, user_id: code.userId });
+    if (refusal) throw refusal;
+    return c.json({ key: minted.key, user_id: code.userId });
   });
 
   app.all("/api/v1/auth/keys", () => {
@@ -71,25 +64,43 @@ function checkMethodName(input: ExchangeInput): void {
   }
 }
 
+/** Why a consumed code may not be redeemed, if it may not: expiry, then PKCE. */
+function checkCode(code: StoredCode, input: ExchangeInput, now: Date): KeyportError | undefined {
+  if (code.expiresAt <= now) return new KeyportError(403, "Authorization code expired");
+  return verifyPkce(code, input);
+}
+
+function keyTerms(code: StoredCode, now: Date): KeyTerms {
+  return {
+    userId: code.userId,
+    label: code.keyLabel,
+    limitMicros: code.limitMicros,
+    limitReset: code.limitReset,
+    expiresAt: code.keyExpiresAt,
+    createdAt: now,
+  };
+}
+
 /**
  * RFC 7636 §4.6 plus RFC 9700 §4.8's downgrade rule: the method must be the one the code was
  * issued with, a verifier for a code without a challenge is refused, and a code with a challenge
  * needs its verifier.
  */
-function verifyPkce(code: StoredCode, input: ExchangeInput): void {
+function verifyPkce(code: StoredCode, input: ExchangeInput): KeyportError | undefined {
   const verifier = input.code_verifier ?? undefined;
   const method = input.code_challenge_method ?? undefined;
   if (!code.codeChallenge || !code.codeChallengeMethod) {
-    if (verifier !== undefined || method !== undefined) throw new KeyportError(403, INVALID_CODE);
-    return;
+    if (verifier !== undefined || method !== undefined) return new KeyportError(403, INVALID_CODE);
+    return undefined;
   }
   if (method !== undefined && method !== code.codeChallengeMethod) {
-    throw new KeyportError(400, "Invalid code_challenge_method");
+    return new KeyportError(400, "Invalid code_challenge_method");
   }
   if (
     verifier === undefined ||
     !verifyCodeVerifier(verifier, code.codeChallenge, code.codeChallengeMethod)
   ) {
-    throw new KeyportError(403, INVALID_CODE);
+    return new KeyportError(403, INVALID_CODE);
   }
+  return undefined;
 }

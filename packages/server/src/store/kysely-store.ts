@@ -4,6 +4,7 @@ import type { CodeChallengeMethod } from "../domain/pkce.js";
 import { GatewayQueries } from "./gateway-queries.js";
 import type { CodesTable, Database, KeysTable, RequestsTable, UsersTable } from "./schema.js";
 import type {
+  KeyTerms,
   NewCode,
   NewKey,
   RequestRecord,
@@ -118,15 +119,40 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  async consumeCode(codeHash: string, now: Date): Promise<StoredCode | undefined> {
-    const row = await this.db
-      .updateTable("codes")
-      .set({ consumed_at: ms(now) })
-      .where("code_hash", "=", codeHash)
-      .where("consumed_at", "is", null)
-      .returningAll()
-      .executeTakeFirst();
-    return row && toCode(row);
+  async redeemCode(
+    codeHash: string,
+    keyHash: string,
+    now: Date,
+    mint: (code: StoredCode) => KeyTerms | undefined,
+  ): Promise<StoredCode | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable("codes")
+        .set({ consumed_at: ms(now), key_hash: keyHash })
+        .where("code_hash", "=", codeHash)
+        .where("consumed_at", "is", null)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const code = toCode(row);
+      const key = mint(code);
+      if (key) {
+        await trx
+          .insertInto("keys")
+          .values({
+            hash: keyHash,
+            user_id: key.userId,
+            label: key.label,
+            limit_micros: key.limitMicros,
+            limit_reset: key.limitReset,
+            expires_at: msOrNull(key.expiresAt),
+            created_at: ms(key.createdAt),
+            revoked_at: null,
+          })
+          .execute();
+      }
+      return code;
+    });
   }
 
   async revokeReplayedCode(codeHash: string, now: Date): Promise<boolean> {
@@ -147,32 +173,6 @@ export class KyselyStore implements Store {
           .execute();
       }
       return code !== undefined;
-    });
-  }
-
-  async createKeyForCode(codeHash: string, key: NewKey): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const code = await trx
-        .updateTable("codes")
-        .set({ key_hash: key.hash })
-        .where("code_hash", "=", codeHash)
-        .returning("replayed_at")
-        .executeTakeFirst();
-      const replayedAt = code?.replayed_at ?? null;
-      await trx
-        .insertInto("keys")
-        .values({
-          hash: key.hash,
-          user_id: key.userId,
-          label: key.label,
-          limit_micros: key.limitMicros,
-          limit_reset: key.limitReset,
-          expires_at: msOrNull(key.expiresAt),
-          created_at: ms(key.createdAt),
-          revoked_at: replayedAt,
-        })
-        .execute();
-      return replayedAt === null;
     });
   }
 

@@ -45,6 +45,9 @@ export interface NewKey {
   readonly createdAt: Date;
 }
 
+/** Everything about a new key but its hash. */
+export type KeyTerms = Omit<NewKey, "hash">;
+
 /** A key as stored. */
 export interface StoredKey extends NewKey {
   readonly usageMicros: number;
@@ -102,20 +105,23 @@ export interface Store {
 
   createCode(code: NewCode): Promise<void>;
   /**
-   * Marks an unconsumed code consumed and returns it, in one statement, so that of any number of
-   * concurrent calls exactly one gets the code. `undefined` for unknown or already used codes.
+   * Consumes an unconsumed code, recording `keyHash` as the key it mints, and in the same
+   * transaction stores that key on the terms `mint` gives. When `mint` refuses (returns
+   * `undefined`: wrong verifier, expired) the code stays consumed and no key exists, so a failed
+   * attempt burns the code. Of any number of concurrent calls exactly one gets the code;
+   * `undefined` for unknown or already used codes.
    */
-  consumeCode(codeHash: string, now: Date): Promise<StoredCode | undefined>;
+  redeemCode(
+    codeHash: string,
+    keyHash: string,
+    now: Date,
+    mint: (code: StoredCode) => KeyTerms | undefined,
+  ): Promise<StoredCode | undefined>;
   /**
    * Records the replay of an already consumed code and revokes the key it minted
    * (RFC 6749 §4.1.2). Returns whether such a code exists.
    */
   revokeReplayedCode(codeHash: string, now: Date): Promise<boolean>;
-  /**
-   * Stores the key minted for a consumed code. If that code was replayed meanwhile, the key is
-   * stored already revoked and `false` is returned.
-   */
-  createKeyForCode(codeHash: string, key: NewKey): Promise<boolean>;
 
   findKey(hash: string): Promise<StoredKey | undefined>;
 
