@@ -9,37 +9,52 @@ interface AccountFormProps {
   signupOpen: boolean;
 }
 
+/** Email and password fields, shared by the sign-in and sign-up forms. */
+function CredentialsForm(
+  props: AccountFormProps & { action: "signin" | "signup"; submit: string },
+) {
+  const signUp = props.action === "signup";
+  return (
+    <form method="post" action={`/${props.action}${nextQuery(props.next)}`}>
+      <CsrfField token={props.csrfToken} />
+      <label for="email">Email</label>
+      <input
+        id="email"
+        name="email"
+        type="email"
+        autocomplete="username"
+        required
+        value={props.email ?? ""}
+      />
+      <label for="password">Password</label>
+      <input
+        id="password"
+        name="password"
+        type="password"
+        autocomplete={signUp ? "new-password" : "current-password"}
+        minlength={signUp ? 8 : undefined}
+        required
+      />
+      {signUp ? <small>At least 8 characters.</small> : null}
+      <button type="submit">{props.submit}</button>
+    </form>
+  );
+}
+
+function nextQuery(next: string): string {
+  return `?next=${encodeURIComponent(next)}`;
+}
+
 /** The sign-in form, with a link to sign up when sign-up is open. */
 export function SignInPage(props: AccountFormProps) {
-  const query = `?next=${encodeURIComponent(props.next)}`;
   return (
     <Layout title="Sign in">
       <h1>Sign in</h1>
       <FormError message={props.error} />
-      <form method="post" action={`/signin${query}`}>
-        <CsrfField token={props.csrfToken} />
-        <label for="email">Email</label>
-        <input
-          id="email"
-          name="email"
-          type="email"
-          autocomplete="username"
-          required
-          value={props.email ?? ""}
-        />
-        <label for="password">Password</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="current-password"
-          required
-        />
-        <button type="submit">Sign in</button>
-      </form>
+      <CredentialsForm {...props} action="signin" submit="Sign in" />
       {props.signupOpen ? (
         <p class="muted">
-          No account yet? <a href={`/signup${query}`}>Sign up</a>
+          No account yet? <a href={`/signup${nextQuery(props.next)}`}>Sign up</a>
         </p>
       ) : null}
     </Layout>
@@ -48,36 +63,13 @@ export function SignInPage(props: AccountFormProps) {
 
 /** The sign-up form. */
 export function SignUpPage(props: AccountFormProps) {
-  const query = `?next=${encodeURIComponent(props.next)}`;
   return (
     <Layout title="Sign up">
       <h1>Create your account</h1>
       <FormError message={props.error} />
-      <form method="post" action={`/signup${query}`}>
-        <CsrfField token={props.csrfToken} />
-        <label for="email">Email</label>
-        <input
-          id="email"
-          name="email"
-          type="email"
-          autocomplete="username"
-          required
-          value={props.email ?? ""}
-        />
-        <label for="password">Password</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          minlength={8}
-          required
-        />
-        <small>At least 8 characters.</small>
-        <button type="submit">Sign up</button>
-      </form>
+      <CredentialsForm {...props} action="signup" submit="Sign up" />
       <p class="muted">
-        Already have an account? <a href={`/signin${query}`}>Sign in</a>
+        Already have an account? <a href={`/signin${nextQuery(props.next)}`}>Sign in</a>
       </p>
     </Layout>
   );
