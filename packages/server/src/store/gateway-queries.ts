@@ -54,28 +54,40 @@ export function registerSqliteRunner(db: Kysely<Database>, runner: SqliteRunner)
   sqliteRunners.set(db, runner);
 }
 
-/** Where a queued settlement stands. */
-interface QueuedSettlement {
-  readonly settlement: Settlement;
-  resolve(): void;
-  reject(error: unknown): void;
-}
+/** A write waiting for the next group commit. */
+type QueuedWrite =
+  | {
+      readonly kind: "reserve";
+      readonly query: CompiledQuery<{ hash: string }>;
+      resolve(reserved: boolean): void;
+      reject(error: unknown): void;
+    }
+  | {
+      readonly kind: "settle";
+      readonly settlement: Settlement;
+      resolve(): void;
+      reject(error: unknown): void;
+    };
 
 /**
  * The gateway's statements on any Kysely dialect: the key lookup, the reservation (one
- * conditional UPDATE: the overspend guarantee, DESIGN invariant 8) and the settle, which is
- * group-committed: settlements that arrive while the event loop is busy go into one transaction,
- * each still resolved only once its transaction has committed.
+ * conditional UPDATE: the overspend guarantee, DESIGN invariant 8) and the settle. Writes are
+ * group-committed: those that arrive while other requests are in flight go into one transaction
+ * at the end of the event loop's turn (each still resolved only once that transaction has
+ * committed); a lone request writes at once. On SQLite reservations join the group commit too
+ * (each still its own conditional UPDATE, run one after the other on the one connection); on
+ * PostgreSQL they run on their own, so no row lock is held for a whole batch.
  */
 export class GatewayQueries {
   private readonly findKeyQuery: Precompiled<Selectable<KeysTable>>;
   private readonly reserveQuery: Precompiled<{ hash: string }>;
   private readonly settleKeyQuery: Precompiled<unknown>;
   private readonly insertRequestQuery: Precompiled<unknown>;
-  private queue: QueuedSettlement[] = [];
+  private queue: QueuedWrite[] = [];
   private flushing: Promise<void> | undefined;
   private scheduled = false;
-
+  /** Reservations this process made and has not settled yet: are other requests in flight? */
+  private inFlight = 0;
   private readonly sqlite: SqliteRunner | undefined;
 
   constructor(private readonly db: Kysely<Database>) {
@@ -165,30 +177,59 @@ export class GatewayQueries {
 
   async reserveBudget(keyHash: string, micros: number, now: Date): Promise<boolean> {
     const starts = windowStarts(now);
-    const rows = await this.rows(
-      this.reserveQuery.bind({
-        hash: keyHash,
-        micros,
-        day: starts.day,
-        week: starts.week,
-        month: starts.month,
-      }),
-    );
-    return rows.length > 0;
+    const query = this.reserveQuery.bind({
+      hash: keyHash,
+      micros,
+      day: starts.day,
+      week: starts.week,
+      month: starts.month,
+    });
+    let reserved: boolean;
+    if (this.sqlite && !this.writeNow(0)) {
+      reserved = await new Promise<boolean>((resolve, reject) => {
+        this.queue.push({ kind: "reserve", query, resolve, reject });
+        this.schedule();
+      });
+    } else {
+      reserved = (await this.rows(query)).length > 0;
+    }
+    if (reserved) this.inFlight += 1;
+    return reserved;
   }
 
   /**
-   * Queues the settlement for the next group commit and resolves once its transaction has
-   * committed. One commit at a time: what arrives meanwhile goes into the next one.
+   * Settles in the next group commit (or at once when no other request is in flight); resolves
+   * once the settlement's transaction has committed.
    */
   settleRequest(settlement: Settlement): Promise<void> {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    const sqlite = this.sqlite;
+    if (sqlite && this.writeNow(0)) {
+      try {
+        this.commitSqlite(sqlite, [{ kind: "settle", settlement, resolve() {}, reject() {} }]);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ settlement, resolve, reject });
+      this.queue.push({ kind: "settle", settlement, resolve, reject });
       this.schedule();
     });
   }
 
-  /** Resolves once every settlement queued so far has been written (or has failed). */
+  /** Whether a write can go straight to SQLite: nothing to batch it with, nothing in its way. */
+  private writeNow(othersInFlight: number): boolean {
+    return (
+      this.inFlight <= othersInFlight &&
+      this.queue.length === 0 &&
+      !this.flushing &&
+      this.sqlite !== undefined &&
+      !this.sqlite.inTransaction
+    );
+  }
+
+  /** Resolves once every write queued so far has been made (or has failed). */
   async drain(): Promise<void> {
     while (this.flushing || this.queue.length > 0) {
       if (this.flushing) await this.flushing;
@@ -199,7 +240,7 @@ export class GatewayQueries {
   private schedule(): void {
     if (this.scheduled || this.flushing) return;
     this.scheduled = true;
-    // One event-loop turn: settlements of requests that finish together share a transaction.
+    // One event-loop turn: writes of requests that arrive or finish together share a commit.
     setImmediate(() => {
       this.scheduled = false;
       void this.flush();
@@ -217,63 +258,76 @@ export class GatewayQueries {
     return this.flushing;
   }
 
-  private async commit(batch: QueuedSettlement[]): Promise<void> {
+  private async commit(batch: QueuedWrite[]): Promise<void> {
     if (batch.length === 0) return;
-    // Rows in one order, so concurrent batches (other instances on PostgreSQL) cannot deadlock.
-    if (batch.length > 1)
-      batch.sort((a, b) =>
-        a.settlement.record.keyHash < b.settlement.record.keyHash
-          ? -1
-          : a.settlement.record.keyHash > b.settlement.record.keyHash
-            ? 1
-            : 0,
-      );
+    let results: (boolean | undefined)[];
     try {
       const sqlite = this.sqlite;
-      if (sqlite && !sqlite.inTransaction) this.commitNow(sqlite, batch);
-      else
-        await this.db.transaction().execute(async (trx) => {
-          for (const { settlement } of batch) await this.settleIn(trx, settlement);
+      if (sqlite && !sqlite.inTransaction) results = this.commitSqlite(sqlite, batch);
+      else {
+        // Rows in one order, so concurrent batches (other instances on PostgreSQL) cannot
+        // deadlock; only settles are queued there.
+        if (!sqlite) batch.sort(byKeyHash);
+        results = await this.db.transaction().execute(async (trx) => {
+          const done: (boolean | undefined)[] = [];
+          for (const write of batch) done.push(await this.writeIn(trx, write));
+          return done;
         });
+      }
     } catch (error) {
       if (batch.length === 1) {
         batch[0]?.reject(error);
         return;
       }
-      // One bad settlement must not lose the others: each on its own.
-      for (const item of batch) {
+      // One bad write must not fail the others: each on its own.
+      for (const write of batch) {
         try {
-          await this.db.transaction().execute((trx) => this.settleIn(trx, item.settlement));
-          item.resolve();
+          const result = await this.db.transaction().execute((trx) => this.writeIn(trx, write));
+          settleWrite(write, result);
         } catch (single) {
-          item.reject(single);
+          write.reject(single);
         }
       }
       return;
     }
-    for (const item of batch) item.resolve();
+    for (const [index, write] of batch.entries()) settleWrite(write, results[index]);
   }
 
   /** The whole batch in one SQLite transaction, without yielding to the event loop. */
-  private commitNow(sqlite: SqliteRunner, batch: readonly QueuedSettlement[]): void {
+  private commitSqlite(
+    sqlite: SqliteRunner,
+    batch: readonly QueuedWrite[],
+  ): (boolean | undefined)[] {
+    const results: (boolean | undefined)[] = [];
     sqlite.run("begin", []);
     try {
-      for (const { settlement } of batch) {
-        const key = this.settleKey(settlement);
-        sqlite.run(key.sql, key.parameters);
-        const record = this.insertRequest(settlement);
-        sqlite.run(record.sql, record.parameters);
+      for (const write of batch) {
+        if (write.kind === "reserve") {
+          results.push(sqlite.all(write.query.sql, write.query.parameters).length > 0);
+        } else {
+          const key = this.settleKey(write.settlement);
+          sqlite.run(key.sql, key.parameters);
+          const record = this.insertRequest(write.settlement);
+          sqlite.run(record.sql, record.parameters);
+          results.push(undefined);
+        }
       }
       sqlite.run("commit", []);
     } catch (error) {
       if (sqlite.inTransaction) sqlite.run("rollback", []);
       throw error;
     }
+    return results;
   }
 
-  private async settleIn(trx: Transaction<Database>, settlement: Settlement): Promise<void> {
-    await trx.executeQuery(this.settleKey(settlement));
-    await trx.executeQuery(this.insertRequest(settlement));
+  private async writeIn(
+    trx: Transaction<Database>,
+    write: QueuedWrite,
+  ): Promise<boolean | undefined> {
+    if (write.kind === "reserve") return (await trx.executeQuery(write.query)).rows.length > 0;
+    await trx.executeQuery(this.settleKey(write.settlement));
+    await trx.executeQuery(this.insertRequest(write.settlement));
+    return undefined;
   }
 
   private settleKey({ reservedMicros, record, settledAt }: Settlement): CompiledQuery<unknown> {
@@ -304,4 +358,15 @@ export class GatewayQueries {
       createdAt: record.createdAt.getTime(),
     });
   }
+}
+
+function settleWrite(write: QueuedWrite, result: boolean | undefined): void {
+  if (write.kind === "reserve") write.resolve(result === true);
+  else write.resolve();
+}
+
+function byKeyHash(a: QueuedWrite, b: QueuedWrite): number {
+  const x = a.kind === "settle" ? a.settlement.record.keyHash : "";
+  const y = b.kind === "settle" ? b.settlement.record.keyHash : "";
+  return x < y ? -1 : x > y ? 1 : 0;
 }
