@@ -48,6 +48,15 @@ describe("the demo app in real Chromium", () => {
       .toMatch(/^sk-kp-v1-.{4}…[0-9a-f]{4}$/);
     expect(new URL(page.url()).search).toBe("");
 
+    // The key works on the gateway: the built-in test model streams the message back, billed.
+    await page.getByRole("button", { name: "Send" }).click();
+    await expect
+      .poll(() => page.locator("#reply").textContent(), { timeout: 10_000 })
+      .toContain("Hello from the demo app");
+    await expect
+      .poll(async () => Number(await page.locator("#key-usage").textContent()), { timeout: 10_000 })
+      .toBeGreaterThan(0);
+
     // A reload does not exchange the code again: the stored key is shown.
     await page.reload();
     await expect

@@ -7,6 +7,8 @@ import {
   startSignIn,
 } from "@keyport/client/browser";
 
+import { streamChat } from "./chat.js";
+
 const STORAGE_KEY = "demo-app:key";
 const baseUrl = document.querySelector<HTMLMetaElement>('meta[name="keyport-url"]')?.content ?? "";
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -50,6 +52,18 @@ byId("connect-popup").addEventListener("click", () => {
     callbackUrl: new URL("/popup-callback.html", location.href).href,
   })
     .then((result) => connected(result.key))
+    .catch((error) => showStatus(explain(error), true));
+});
+
+byId("chat").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const key = localStorage.getItem(STORAGE_KEY);
+  if (!key) return;
+  const reply = byId("reply");
+  reply.textContent = "";
+  const message = byId<HTMLInputElement>("message").value;
+  streamChat({ baseUrl, key, message, onText: (text) => reply.append(text) })
+    .then(() => showKey(key))
     .catch((error) => showStatus(explain(error), true));
 });
 
