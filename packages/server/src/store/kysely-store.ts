@@ -6,7 +6,6 @@ import type { CodesTable, Database, KeysTable, RequestsTable, UsersTable } from 
 import type {
   KeyTerms,
   NewCode,
-  NewKey,
   RequestRecord,
   Session,
   Settlement,
