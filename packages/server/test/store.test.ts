@@ -193,6 +193,34 @@ describe.each(dialects)("Store ($name)", (dialect) => {
     });
   });
 
+  describe("deleteExpired()", () => {
+    it("deletes expired sessions and long-expired codes, and nothing still usable", async () => {
+      const db = await dialect.fresh();
+      const fresh = await openStore(db.url);
+      try {
+        const owner = await newUser(fresh);
+        const live = { idHash: hex(), userId: owner, createdAt: T0, expiresAt: later(10_000) };
+        const dead = { idHash: hex(), userId: owner, createdAt: T0, expiresAt: later(1_000) };
+        await fresh.createSession(live);
+        await fresh.createSession(dead);
+        const recent = newCode({ userId: owner, expiresAt: later(1_000) });
+        const old = newCode({ userId: owner, expiresAt: later(-100_000) });
+        await fresh.createCode(recent);
+        await fresh.createCode(old);
+
+        expect(await fresh.deleteExpired(later(2_000), 50_000)).toBe(2);
+        expect(await fresh.findSession(live.idHash, later(2_000))).toBeDefined();
+        expect(await fresh.findSession(dead.idHash, T0)).toBeUndefined();
+        expect(await fresh.redeemCode(old.codeHash, hex(), T0, refuse)).toBeUndefined();
+        expect(await fresh.revokeReplayedCode(recent.codeHash, T0)).toBe(false);
+        expect(await fresh.redeemCode(recent.codeHash, hex(), T0, refuse)).toEqual(recent);
+      } finally {
+        await fresh.close();
+        await db.drop();
+      }
+    });
+  });
+
   describe("secret()", () => {
     it("first writer wins", async () => {
       const name = `s-${hex().slice(0, 8)}`;

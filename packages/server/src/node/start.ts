@@ -29,6 +29,7 @@ export async function startServer(
   const store = await openStore(config.database);
   const secret = await store.secret("csrf", () => randomToken());
   const app = createApp({ config, store, clock, secret });
+  const sweeper = sweepExpired(store, clock);
   const server = await listen(app.fetch, config);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -40,6 +41,7 @@ export async function startServer(
     store,
     close() {
       closing ??= (async () => {
+        clearInterval(sweeper);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           if ("closeIdleConnections" in server) server.closeIdleConnections();
@@ -58,4 +60,19 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, confi
     );
     server.once("error", reject);
   });
+}
+
+const SWEEP_EVERY_MS = 60 * 60_000;
+/** A replay a day after a code expired still revokes the key it minted. */
+const KEEP_EXPIRED_CODES_MS = 24 * 60 * 60_000;
+
+/** Deletes expired sessions and codes now and every hour, so the tables do not grow forever. */
+function sweepExpired(store: Store, clock: Clock): NodeJS.Timeout {
+  const sweep = () => {
+    store.deleteExpired(clock(), KEEP_EXPIRED_CODES_MS).catch((error: unknown) => {
+      console.error("Deleting expired sessions and codes failed:", error);
+    });
+  };
+  sweep();
+  return setInterval(sweep, SWEEP_EVERY_MS).unref();
 }

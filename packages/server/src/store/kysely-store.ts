@@ -199,6 +199,18 @@ export class KyselyStore implements Store {
     return rows.map(toRequestRecord);
   }
 
+  async deleteExpired(now: Date, keepCodesMs: number): Promise<number> {
+    const sessions = await this.db
+      .deleteFrom("sessions")
+      .where("expires_at", "<=", ms(now))
+      .executeTakeFirst();
+    const codes = await this.db
+      .deleteFrom("codes")
+      .where("expires_at", "<=", ms(now) - keepCodesMs)
+      .executeTakeFirst();
+    return Number(sessions.numDeletedRows) + Number(codes.numDeletedRows);
+  }
+
   async secret(name: string, create: () => string): Promise<string> {
     await this.db
       .insertInto("settings")

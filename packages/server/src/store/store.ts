@@ -141,6 +141,13 @@ export interface Store {
   /** A key's most recent request records, newest first. */
   listRequests(keyHash: string, limit: number): Promise<RequestRecord[]>;
 
+  /**
+   * Deletes what can no longer be used: sessions past their expiry, and codes expired for longer
+   * than `keepCodesMs` (kept that long so a late replay still revokes the key it minted).
+   * Returns how many rows went.
+   */
+  deleteExpired(now: Date, keepCodesMs: number): Promise<number>;
+
   /** Reads a named server secret, creating it with `create()` the first time (first writer wins). */
   secret(name: string, create: () => string): Promise<string>;
 
