@@ -17,10 +17,14 @@ const MODEL = "bench/model";
 const WORDS = ["The", "quick", "brown", "fox", "jumps"];
 const ANSWER = WORDS.join(" ");
 const USAGE = { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 };
+// BENCH_CONCURRENCY=1 (or 50) runs only that level, e.g. to profile it with BENCH_PROFILE=1.
 const RUNS = [
   { concurrency: 1, total: 3_000, maxSeconds: 10 },
   { concurrency: 50, total: 20_000, maxSeconds: 12 },
-];
+].filter(
+  (run) =>
+    !process.env.BENCH_CONCURRENCY || String(run.concurrency) === process.env.BENCH_CONCURRENCY,
+);
 const WARMUP = 1_500;
 
 if (process.argv[2] === "--upstream") {

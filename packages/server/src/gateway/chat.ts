@@ -187,13 +187,14 @@ export function chatCompletions(deps: ChatDeps) {
         output: outgoing,
         settle: (outcome) => settle(outcome.status, outcome.usage, outcome.costMicros),
       });
-      return new Response(body, {
-        headers: {
+      return respond(
+        c,
+        c.body(body, 200, {
           "Content-Type": "text/event-stream",
           "Cache-Control": "no-cache",
           "X-Accel-Buffering": "no",
-        },
-      });
+        }),
+      );
     }
 
     let completion: Record<string, unknown>;
@@ -216,7 +217,10 @@ export function chatCompletions(deps: ChatDeps) {
       // The upstream did the work and the reservation still holds the worst case: answer anyway.
       console.error("keyport: settling a request failed", error);
     }
-    return c.body(JSON.stringify(completion), 200, { "Content-Type": "application/json" });
+    return respond(
+      c,
+      c.body(JSON.stringify(completion), 200, { "Content-Type": "application/json" }),
+    );
   };
 
   /** Why a reservation failed: the key changed meanwhile, or it has no room for the worst case. */
@@ -245,6 +249,19 @@ export function chatCompletions(deps: ChatDeps) {
       },
     );
   }
+}
+
+/**
+ * Makes `response` (built with `c.body()`, so it already carries the headers middleware set
+ * before the handler, such as CORS) the context's response. Returned the ordinary way, Hono would
+ * rebuild it around its body — a web `ReadableStream` even for a string — because a middleware
+ * touched `c.res` before; installed here it reaches `@hono/node-server` as it is, and is written
+ * without web streams.
+ */
+function respond(c: Context, response: Response): Response {
+  c.res = undefined;
+  c.res = response;
+  return response;
 }
 
 const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, estimated: false };

@@ -67,6 +67,23 @@ describe.each(dialects)("gateway streaming and errors ($name)", (dialect: Dialec
     expect((await server.store.findKey(hash))?.reservedMicros).toBe(0);
   });
 
+  it("answers with CORS and the security headers, as JSON and as SSE", async () => {
+    for (const stream of [false, true]) {
+      const response = await chat(server, key, { model: "fake/chat", stream, messages: hi });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(
+        stream ? /^text\/event-stream/ : /^application\/json/,
+      );
+      expect(response.headers.get("access-control-allow-origin")).toBe("*");
+      expect(response.headers.get("x-frame-options")).toBe("DENY");
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(response.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(response.headers.get("content-security-policy")).toMatch(/frame-ancestors 'none'/);
+      if (stream) expect(response.headers.get("cache-control")).toBe("no-cache");
+      expect(await response.text()).toMatch(stream ? /data: \[DONE\]\n\n$/ : /"usage"/);
+    }
+  });
+
   it("sends ': KEYPORT PROCESSING' while the upstream is silent", async () => {
     const text = await (
       await chat(server, key, { model: "fake/stall", stream: true, messages: hi })
