@@ -16,9 +16,20 @@ export function securityHeaders(): MiddlewareHandler<{ Variables: { formActions?
   return async function securityHeaders(c, next) {
     await next();
     const formActions = ["'self'", ...(c.get("formActions") ?? [])].join(" ");
-    c.header("Content-Security-Policy", [...BASE_POLICY, `form-action ${formActions}`].join("; "));
-    c.header("X-Frame-Options", "DENY");
-    c.header("Referrer-Policy", "no-referrer");
-    c.header("X-Content-Type-Options", "nosniff");
+    const headers = {
+      "Content-Security-Policy": [...BASE_POLICY, `form-action ${formActions}`].join("; "),
+      "X-Frame-Options": "DENY",
+      "Referrer-Policy": "no-referrer",
+      "X-Content-Type-Options": "nosniff",
+    };
+    // Set on the response's own headers: `c.header()` after the handler rebuilds the response
+    // around its body (a web ReadableStream, even for a string), which costs every response.
+    try {
+      const target = c.res.headers;
+      for (const [name, value] of Object.entries(headers)) target.set(name, value);
+    } catch {
+      // immutable headers (a `Response.redirect()`, a fetched response): rebuild after all
+      for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    }
   };
 }
