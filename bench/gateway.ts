@@ -116,7 +116,13 @@ async function main(): Promise<void> {
       await startProcess(
         process.execPath,
         [
-          ...(process.env.BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof-gateway"] : []),
+          ...(process.env.BENCH_PROFILE
+            ? [
+                "--cpu-prof",
+                "--cpu-prof-dir=/tmp/prof-gateway",
+                `--cpu-prof-interval=${process.env.BENCH_PROFILE_INTERVAL ?? "1000"}`,
+              ]
+            : []),
           "packages/cli/bin/keyport.mjs",
           "serve",
           "--port",
@@ -148,7 +154,11 @@ async function main(): Promise<void> {
       `bench/gateway: POST chat/completions, direct vs through Keyport (SQLite file, WAL), node ${process.version}, ${cpus().length} CPUs\n`,
     );
     let failed = false;
-    for (const stream of [false, true]) {
+    // BENCH_STREAM=true (or false) runs only streaming (or only JSON) requests.
+    const modes = [false, true].filter(
+      (mode) => !process.env.BENCH_STREAM || String(mode) === process.env.BENCH_STREAM,
+    );
+    for (const stream of modes) {
       const body = JSON.stringify({
         model: MODEL,
         stream,

@@ -60,6 +60,11 @@ export class ModelCatalog {
     this.routes = this.build(new Map());
   }
 
+  /** The route for a model id among those known now (no discovery). */
+  known(id: string): ModelRoute | undefined {
+    return this.routes.get(id);
+  }
+
   /** The route for a model id, or `undefined` when no upstream serves it. */
   async resolve(id: string): Promise<ModelRoute | undefined> {
     const route = this.routes.get(id);

@@ -124,7 +124,7 @@ export function chatCompletions(deps: ChatDeps) {
       : await c.req.text();
     const request = parseChatRequest(raw);
     const bodyBytes = Buffer.byteLength(raw);
-    const route = await catalog.resolve(request.model);
+    const route = catalog.known(request.model) ?? (await catalog.resolve(request.model));
     if (!route)
       throw new KeyportError(
         503,

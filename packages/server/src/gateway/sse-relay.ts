@@ -37,6 +37,9 @@ export interface RelayOptions {
 
 const encoder = new TextEncoder();
 
+/** Content lines kept unparsed at most (characters) before they are counted anyway. */
+const MAX_DEFERRED_CHARS = 256 * 1024;
+
 /**
  * Passes an upstream's SSE body (a Node stream: the upstream's `IncomingMessage`) through to the
  * client, chunk by chunk and only as fast as the client reads (the upstream is paused whenever
@@ -64,8 +67,45 @@ export function relaySse(upstream: Readable, options: RelayOptions): ReadableStr
   let settled: Promise<StreamOutcome> | undefined;
   let keepAlive: NodeJS.Timeout | undefined;
 
-  const billedUsage = () =>
-    reported ?? estimateUsage(options.promptBytes, contentChars, contentChunks);
+  /**
+   * Content lines not parsed yet: their counts only matter for an estimate, which is only needed
+   * when the upstream reports no usage, so they are parsed then (or once they add up to much).
+   */
+  let deferred: string[] = [];
+  let deferredChars = 0;
+
+  function countContent(chunk: Record<string, unknown>): void {
+    const choices = chunk.choices;
+    if (!Array.isArray(choices)) return;
+    for (const choice of choices) {
+      const content = (choice as { delta?: { content?: unknown } } | null)?.delta?.content;
+      if (typeof content === "string" && content !== "") {
+        contentChars += content.length;
+        contentChunks += 1;
+      }
+    }
+  }
+
+  function countDeferred(): void {
+    for (const payload of deferred) {
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(payload);
+      } catch {
+        continue;
+      }
+      if (typeof chunk === "object" && chunk !== null)
+        countContent(chunk as Record<string, unknown>);
+    }
+    deferred = [];
+    deferredChars = 0;
+  }
+
+  const billedUsage = () => {
+    if (reported) return reported;
+    countDeferred();
+    return estimateUsage(options.promptBytes, contentChars, contentChunks);
+  };
 
   /** Ends the request once, whichever way it ends (a later call gets the first outcome). */
   function finish(status: number): Promise<StreamOutcome> {
@@ -95,15 +135,16 @@ export function relaySse(upstream: Readable, options: RelayOptions): ReadableStr
       droppedDone = true;
       return undefined;
     }
-    // Only lines that may carry content, usage or an error need parsing (and the first, for
-    // the id a synthesized usage chunk reuses).
-    if (
-      head.id !== undefined &&
-      !payload.includes('"content"') &&
-      !payload.includes('"usage"') &&
-      !payload.includes('"error"')
-    )
+    // Only lines that may carry usage or an error are parsed at once (and the first, for the id
+    // a synthesized usage chunk reuses); content is counted later, and only if it is needed.
+    if (head.id !== undefined && !payload.includes('"usage"') && !payload.includes('"error"')) {
+      if (!reported && payload.includes('"content"')) {
+        deferred.push(payload);
+        deferredChars += payload.length;
+        if (deferredChars > MAX_DEFERRED_CHARS) countDeferred();
+      }
       return line;
+    }
     let chunk: Record<string, unknown>;
     try {
       chunk = JSON.parse(payload) as Record<string, unknown>;
@@ -113,19 +154,12 @@ export function relaySse(upstream: Readable, options: RelayOptions): ReadableStr
     if (typeof chunk !== "object" || chunk === null) return line;
     if (head.id === undefined) head = { id: chunk.id, created: chunk.created, model: chunk.model };
     if (chunk.error !== undefined && chunk.error !== null) upstreamError = true;
-    const choices = chunk.choices;
-    if (Array.isArray(choices)) {
-      for (const choice of choices) {
-        const content = (choice as { delta?: { content?: unknown } } | null)?.delta?.content;
-        if (typeof content === "string" && content !== "") {
-          contentChars += content.length;
-          contentChunks += 1;
-        }
-      }
-    }
+    countContent(chunk);
     const usage = readUsage(chunk.usage);
     if (!usage) return line;
     reported = usage;
+    deferred = [];
+    deferredChars = 0;
     if (usage.reportedCost !== undefined) return line;
     (chunk.usage as Record<string, unknown>).cost = fromMicros(costMicros(route, usage));
     return `data: ${JSON.stringify(chunk)}`;
