@@ -25,7 +25,7 @@ import {
   readUsage,
   type TokenUsage,
 } from "./pricing.js";
-import { relaySse } from "./sse-relay.js";
+import { SseRelay } from "./sse-relay.js";
 import { callUpstream, readText, UpstreamCall } from "./upstream-call.js";
 
 const tokenCount = z.number().int().positive().nullish();
@@ -179,7 +179,7 @@ export function chatCompletions(deps: ChatDeps) {
     }
 
     if (stream) {
-      const body = relaySse(response, {
+      const relay = new SseRelay(response, {
         route,
         call,
         keepAliveMs: gateway.keepAliveMs,
@@ -187,6 +187,10 @@ export function chatCompletions(deps: ChatDeps) {
         output: outgoing,
         settle: (outcome) => settle(outcome.status, outcome.usage, outcome.costMicros),
       });
+      // Under `@hono/node-server` a plain reader object, elsewhere a web stream.
+      const body = outgoing
+        ? (relay.nodeBody() as unknown as ReadableStream<Uint8Array>)
+        : relay.webStream();
       return respond(
         c,
         c.body(body, 200, {
