@@ -1,4 +1,5 @@
-import { Agent, get } from "node:http";
+import { Agent, createServer, get } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   AccessDeniedError,
@@ -150,6 +151,44 @@ describe("signInWithLoopback", () => {
     expect(opened).toEqual([url]);
     await browse(auth.approve(url));
     await result;
+  });
+});
+
+describe("signInWithLoopback on a fixed port", () => {
+  it("listens on the port asked for", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const free = (holder.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
+    const { url, result, port } = await start({ port: free });
+    expect(port).toBe(free);
+    await browse(auth.approve(url));
+    await result;
+  });
+
+  it("a port already taken: a clear EADDRINUSE error, before any URL is shown", async () => {
+    const holder = createServer((_, res) => res.end("holder"));
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const taken = (holder.address() as AddressInfo).port;
+    try {
+      let shown = false;
+      const attempt = signInWithLoopback({
+        baseUrl: auth.baseUrl,
+        openBrowser: false,
+        port: taken,
+        onUrl: () => {
+          shown = true;
+        },
+      });
+      await expect(attempt).rejects.toMatchObject({
+        code: "EADDRINUSE",
+        message: expect.stringContaining(`Port ${taken}`),
+      });
+      expect(shown).toBe(false);
+      expect(await (await fetch(`http://127.0.0.1:${taken}/`)).text()).toBe("holder");
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
   });
 });
 

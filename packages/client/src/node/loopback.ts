@@ -25,6 +25,11 @@ export interface LoopbackSignInOptions
   timeoutMs?: number;
   /** Cancels the sign-in; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
+  /**
+   * The loopback port to listen on, for servers that only accept one registered callback
+   * (`--allowed-callbacks http://127.0.0.1:53682/`). Default 0: the OS picks a free one.
+   */
+  port?: number;
 }
 
 /**
@@ -66,9 +71,24 @@ export async function signInWithLoopback(
   const { signal, timeoutMs = 300_000, onUrl = printUrl } = options;
   signal?.throwIfAborted();
   const server = createServer();
+  const wanted = options.port ?? 0;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? Object.assign(
+              new Error(
+                `Port ${wanted} on 127.0.0.1 is already in use: free it or leave out "port"`,
+                {
+                  cause: error,
+                },
+              ),
+              { code: "EADDRINUSE" },
+            )
+          : error,
+      ),
+    );
+    server.listen(wanted, "127.0.0.1", resolve);
   });
   const { port } = server.address() as AddressInfo;
   const callbackPath = `/callback/${randomToken(32)}`;
