@@ -209,6 +209,18 @@ export function callUpstream(
 
 /** A response body as text (error answers are small). */
 export function readText(response: Readable): Promise<string> {
+  const declared = Number((response as IncomingMessage).headers?.["content-length"] ?? Number.NaN);
+  if (!response.readableFlowing && declared >= 0 && response.readableLength >= declared) {
+    // The whole body has arrived with the headers: take it from the buffer at once, and let the
+    // stream run to its end (which hands the connection back to the pool).
+    const chunks: Buffer[] = [];
+    for (let chunk = response.read() as Buffer | null; chunk !== null; chunk = response.read())
+      chunks.push(chunk);
+    response.resume();
+    return Promise.resolve(
+      chunks.length === 1 ? (chunks[0] as Buffer).toString() : Buffer.concat(chunks).toString(),
+    );
+  }
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     response.on("data", (chunk: Buffer) => chunks.push(chunk));

@@ -50,6 +50,7 @@ export function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promi
       if (size > maxBytes) return Promise.reject(bodyTooLarge(maxBytes));
       chunks.push(chunk);
     }
+    incoming.resume(); // run to the end, as a consumed request does
     return Promise.resolve(
       chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size),
     );
