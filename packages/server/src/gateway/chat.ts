@@ -31,7 +31,7 @@ import { callUpstream, readText, UpstreamCall } from "./upstream-call.js";
 const tokenCount = z.number().int().positive().nullish();
 
 /** The fields Keyport reads; everything else is forwarded untouched. */
-const chatRequestSchema = z.looseObject({
+export const chatRequestSchema = z.looseObject({
   model: z.string().min(1).max(200),
   messages: z
     .array(z.looseObject({ role: z.string().min(1).max(64), content: z.unknown().optional() }))
@@ -287,6 +287,9 @@ function parseChatRequest(text: string): ChatRequest {
   } catch {
     throw new KeyportError(400, "Request body must be JSON");
   }
+  // The common case, checked by hand as strictly as the schema; anything else goes through the
+  // schema, which names what is wrong.
+  if (plainlyValid(body)) return body;
   const parsed = chatRequestSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -294,6 +297,31 @@ function parseChatRequest(text: string): ChatRequest {
     throw new KeyportError(400, `Invalid ${field}: ${issue?.message ?? "malformed"}`);
   }
   return parsed.data;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+const isTokenCount = (value: unknown) =>
+  value == null || (Number.isSafeInteger(value) && (value as number) > 0);
+
+/** Whether `body` passes `chatRequestSchema` (a shortcut that never accepts what it refuses). */
+export function plainlyValid(body: unknown): body is ChatRequest {
+  if (!isRecord(body)) return false;
+  const { model, messages, stream, stream_options } = body;
+  if (typeof model !== "string" || model.length < 1 || model.length > 200) return false;
+  if (!Array.isArray(messages) || messages.length < 1) return false;
+  for (const message of messages) {
+    if (!isRecord(message)) return false;
+    const role = message.role;
+    if (typeof role !== "string" || role.length < 1 || role.length > 64) return false;
+  }
+  return (
+    (stream == null || typeof stream === "boolean") &&
+    isTokenCount(body.max_tokens) &&
+    isTokenCount(body.max_completion_tokens) &&
+    (stream_options == null || isRecord(stream_options))
+  );
 }
 
 async function readCompletion(
