@@ -149,6 +149,30 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       expect(stored.filter(Boolean)).toHaveLength(1);
     });
 
+    it("concurrent redemptions share a group commit, and one failing write fails alone", async () => {
+      const first = newCode();
+      const second = newCode();
+      const third = newCode();
+      for (const code of [first, second, third]) await store.createCode(code);
+      const shared = newKey();
+      const other = newKey();
+      const results = await Promise.allSettled([
+        store.redeemCode(first.codeHash, shared.hash, later(1), () => shared),
+        // Same key hash: its INSERT violates the primary key, in the same batch as the others.
+        store.redeemCode(second.codeHash, shared.hash, later(1), () => shared),
+        store.redeemCode(third.codeHash, other.hash, later(1), () => other),
+      ]);
+      // Batches may run in any order (PostgreSQL sorts them): one of the two sharing a hash fails.
+      const statuses = results.map((result) => result.status);
+      expect(statuses.filter((status) => status === "rejected")).toHaveLength(1);
+      expect(statuses[2]).toBe("fulfilled");
+      expect(await store.findKey(shared.hash)).toBeDefined();
+      expect(await store.findKey(other.hash)).toBeDefined();
+      // The failed redemption rolled back whole: its code was not consumed.
+      const failed = statuses[0] === "rejected" ? first : second;
+      expect(await store.redeemCode(failed.codeHash, hex(), later(2), refuse)).toEqual(failed);
+    });
+
     it("stores the minted key's fields", async () => {
       const code = newCode();
       await store.createCode(code);

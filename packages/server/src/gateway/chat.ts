@@ -14,6 +14,7 @@ import {
   readNodeBody,
 } from "../http/node-body.js";
 import type { RateLimiter } from "../http/rate-limit.js";
+import { respond } from "../http/respond.js";
 import type { StoredKey } from "../store/store.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
 import { echoResponse } from "./echo.js";
@@ -253,19 +254,6 @@ export function chatCompletions(deps: ChatDeps) {
       },
     );
   }
-}
-
-/**
- * Makes `response` (built with `c.body()`, so it already carries the headers middleware set
- * before the handler, such as CORS) the context's response. Returned the ordinary way, Hono would
- * rebuild it around its body — a web `ReadableStream` even for a string — because a middleware
- * touched `c.res` before; installed here it reaches `@hono/node-server` as it is, and is written
- * without web streams.
- */
-function respond(c: Context, response: Response): Response {
-  c.res = undefined;
-  c.res = response;
-  return response;
 }
 
 const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, estimated: false };

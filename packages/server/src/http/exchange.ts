@@ -9,6 +9,7 @@ import type { AppDeps, AppEnv } from "./context.js";
 import { KeyportError } from "./errors.js";
 import { readJson } from "./json-body.js";
 import { RateLimiter } from "./rate-limit.js";
+import { respond } from "./respond.js";
 
 const INVALID_CODE = "Invalid code or code_verifier";
 
@@ -47,7 +48,7 @@ export function exchangeRoutes(deps: AppDeps) {
       throw new KeyportError(403, INVALID_CODE);
     }
     if (refusal) throw refusal;
-    return c.json({ key: minted.key, user_id: code.userId });
+    return respond(c, c.json({ key: minted.key, user_id: code.userId }));
   });
 
   app.all("/api/v1/auth/keys", () => {

@@ -1,73 +1,10 @@
-import { type CompiledQuery, type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import { type CompiledQuery, type Kysely, type Selectable, sql } from "kysely";
 import { windowStarts } from "../domain/credits.js";
+import type { BatchedWrite, GroupCommit } from "./group-commit.js";
+import { Precompiled, param } from "./precompiled.js";
 import type { Database, KeysTable } from "./schema.js";
+import { type SqliteRunner, sqliteRunnerOf } from "./sqlite-runner.js";
 import type { Settlement } from "./store.js";
-
-/** A named slot in a query compiled once; `bind` fills it per call. */
-class Param {
-  constructor(readonly name: string) {}
-}
-
-/** A value the typed query builder accepts in place of a real one, compiled as a parameter. */
-function param<T>(name: string): T {
-  return new Param(name) as unknown as T;
-}
-
-/**
- * A query built and compiled once by the database's own dialect (so SQLite gets `?` and
- * PostgreSQL `$1`), run many times with fresh parameter values: the gateway's hot path issues the
- * same three statements for every request, and building them anew showed in its profile.
- */
-class Precompiled<Row> {
-  private readonly slots: readonly (Param | { readonly value: unknown })[];
-
-  constructor(private readonly compiled: CompiledQuery<Row>) {
-    this.slots = compiled.parameters.map((value) =>
-      value instanceof Param ? value : { value: value as unknown },
-    );
-  }
-
-  bind(values: Readonly<Record<string, unknown>>): CompiledQuery<Row> {
-    const parameters = this.slots.map((slot) =>
-      slot instanceof Param ? values[slot.name] : slot.value,
-    );
-    return { ...this.compiled, parameters };
-  }
-}
-
-/**
- * Runs SQL synchronously on a SQLite connection, for the gateway's hot statements: each one is a
- * single statement (or, for a batch of settles, one `BEGIN … COMMIT` run without yielding), so
- * skipping Kysely's asynchronous connection hand-over changes nothing about atomicity.
- */
-export interface SqliteRunner {
-  /** A transaction (Kysely's) is open on the connection: leave the connection to it. */
-  readonly inTransaction: boolean;
-  all(sql: string, parameters: readonly unknown[]): unknown[];
-  run(sql: string, parameters: readonly unknown[]): void;
-}
-
-const sqliteRunners = new WeakMap<Kysely<Database>, SqliteRunner>();
-
-/** Lets the gateway's statements on `db` (a SQLite database) run synchronously through `runner`. */
-export function registerSqliteRunner(db: Kysely<Database>, runner: SqliteRunner): void {
-  sqliteRunners.set(db, runner);
-}
-
-/** A write waiting for the next group commit. */
-type QueuedWrite =
-  | {
-      readonly kind: "reserve";
-      readonly query: CompiledQuery<{ hash: string }>;
-      resolve(reserved: boolean): void;
-      reject(error: unknown): void;
-    }
-  | {
-      readonly kind: "settle";
-      readonly settlement: Settlement;
-      resolve(): void;
-      reject(error: unknown): void;
-    };
 
 /**
  * The gateway's statements on any Kysely dialect: the key lookup, the reservation (one
@@ -83,15 +20,15 @@ export class GatewayQueries {
   private readonly reserveQuery: Precompiled<{ hash: string }>;
   private readonly settleKeyQuery: Precompiled<unknown>;
   private readonly insertRequestQuery: Precompiled<unknown>;
-  private queue: QueuedWrite[] = [];
-  private flushing: Promise<void> | undefined;
-  private scheduled = false;
   /** Reservations this process made and has not settled yet: are other requests in flight? */
   private inFlight = 0;
   private readonly sqlite: SqliteRunner | undefined;
 
-  constructor(private readonly db: Kysely<Database>) {
-    this.sqlite = sqliteRunners.get(db);
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly group: GroupCommit,
+  ) {
+    this.sqlite = sqliteRunnerOf(db);
     this.findKeyQuery = new Precompiled(
       db.selectFrom("keys").selectAll().where("hash", "=", param<string>("hash")).compile(),
     );
@@ -184,15 +121,16 @@ export class GatewayQueries {
       week: starts.week,
       month: starts.month,
     });
-    let reserved: boolean;
-    if (this.sqlite && !this.writeNow(0)) {
-      reserved = await new Promise<boolean>((resolve, reject) => {
-        this.queue.push({ kind: "reserve", query, resolve, reject });
-        this.schedule();
-      });
-    } else {
-      reserved = (await this.rows(query)).length > 0;
-    }
+    // On SQLite a reservation joins the group commit while other requests are in flight (still
+    // its own conditional UPDATE); on PostgreSQL it runs on its own, so no row lock is held for a
+    // whole batch.
+    const reserved =
+      this.sqlite && !this.alone()
+        ? await this.group.submit<boolean>({
+            sqlite: (runner) => runner.all(query.sql, query.parameters).length > 0,
+            kysely: async (trx) => (await trx.executeQuery(query)).rows.length > 0,
+          })
+        : (await this.rows(query)).length > 0;
     if (reserved) this.inFlight += 1;
     return reserved;
   }
@@ -203,131 +141,36 @@ export class GatewayQueries {
    */
   settleRequest(settlement: Settlement): Promise<void> {
     this.inFlight = Math.max(0, this.inFlight - 1);
-    const sqlite = this.sqlite;
-    if (sqlite && this.writeNow(0)) {
+    const write = this.settleWrite(settlement);
+    if (this.sqlite && this.alone()) {
       try {
-        this.commitSqlite(sqlite, [{ kind: "settle", settlement, resolve() {}, reject() {} }]);
-        return Promise.resolve();
+        return Promise.resolve(this.group.runNow(write));
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ kind: "settle", settlement, resolve, reject });
-      this.schedule();
-    });
+    return this.group.submit(write);
   }
 
-  /** Whether a write can go straight to SQLite: nothing to batch it with, nothing in its way. */
-  private writeNow(othersInFlight: number): boolean {
-    return (
-      this.inFlight <= othersInFlight &&
-      this.queue.length === 0 &&
-      !this.flushing &&
-      this.sqlite !== undefined &&
-      !this.sqlite.inTransaction
-    );
+  /** No other request of this process in flight and nothing queued: nothing to batch with. */
+  private alone(): boolean {
+    return this.inFlight === 0 && this.group.idle;
   }
 
-  /** Resolves once every write queued so far has been made (or has failed). */
-  async drain(): Promise<void> {
-    while (this.flushing || this.queue.length > 0) {
-      if (this.flushing) await this.flushing;
-      else await this.flush();
-    }
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.flushing) return;
-    this.scheduled = true;
-    // One event-loop turn: writes of requests that arrive or finish together share a commit.
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  private flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    const batch = this.queue;
-    this.queue = [];
-    this.flushing = this.commit(batch).finally(() => {
-      this.flushing = undefined;
-      if (this.queue.length > 0) this.schedule();
-    });
-    return this.flushing;
-  }
-
-  private async commit(batch: QueuedWrite[]): Promise<void> {
-    if (batch.length === 0) return;
-    let results: (boolean | undefined)[];
-    try {
-      const sqlite = this.sqlite;
-      if (sqlite && !sqlite.inTransaction) results = this.commitSqlite(sqlite, batch);
-      else {
-        // Rows in one order, so concurrent batches (other instances on PostgreSQL) cannot
-        // deadlock; only settles are queued there.
-        if (!sqlite) batch.sort(byKeyHash);
-        results = await this.db.transaction().execute(async (trx) => {
-          const done: (boolean | undefined)[] = [];
-          for (const write of batch) done.push(await this.writeIn(trx, write));
-          return done;
-        });
-      }
-    } catch (error) {
-      if (batch.length === 1) {
-        batch[0]?.reject(error);
-        return;
-      }
-      // One bad write must not fail the others: each on its own.
-      for (const write of batch) {
-        try {
-          const result = await this.db.transaction().execute((trx) => this.writeIn(trx, write));
-          settleWrite(write, result);
-        } catch (single) {
-          write.reject(single);
-        }
-      }
-      return;
-    }
-    for (const [index, write] of batch.entries()) settleWrite(write, results[index]);
-  }
-
-  /** The whole batch in one SQLite transaction, without yielding to the event loop. */
-  private commitSqlite(
-    sqlite: SqliteRunner,
-    batch: readonly QueuedWrite[],
-  ): (boolean | undefined)[] {
-    const results: (boolean | undefined)[] = [];
-    sqlite.run("begin", []);
-    try {
-      for (const write of batch) {
-        if (write.kind === "reserve") {
-          results.push(sqlite.all(write.query.sql, write.query.parameters).length > 0);
-        } else {
-          const key = this.settleKey(write.settlement);
-          sqlite.run(key.sql, key.parameters);
-          const record = this.insertRequest(write.settlement);
-          sqlite.run(record.sql, record.parameters);
-          results.push(undefined);
-        }
-      }
-      sqlite.run("commit", []);
-    } catch (error) {
-      if (sqlite.inTransaction) sqlite.run("rollback", []);
-      throw error;
-    }
-    return results;
-  }
-
-  private async writeIn(
-    trx: Transaction<Database>,
-    write: QueuedWrite,
-  ): Promise<boolean | undefined> {
-    if (write.kind === "reserve") return (await trx.executeQuery(write.query)).rows.length > 0;
-    await trx.executeQuery(this.settleKey(write.settlement));
-    await trx.executeQuery(this.insertRequest(write.settlement));
-    return undefined;
+  private settleWrite(settlement: Settlement): BatchedWrite<void> {
+    const key = this.settleKey(settlement);
+    const record = this.insertRequest(settlement);
+    return {
+      order: settlement.record.keyHash,
+      sqlite(runner) {
+        runner.run(key.sql, key.parameters);
+        runner.run(record.sql, record.parameters);
+      },
+      async kysely(trx) {
+        await trx.executeQuery(key);
+        await trx.executeQuery(record);
+      },
+    };
   }
 
   private settleKey({ reservedMicros, record, settledAt }: Settlement): CompiledQuery<unknown> {
@@ -358,15 +201,4 @@ export class GatewayQueries {
       createdAt: record.createdAt.getTime(),
     });
   }
-}
-
-function settleWrite(write: QueuedWrite, result: boolean | undefined): void {
-  if (write.kind === "reserve") write.resolve(result === true);
-  else write.resolve();
-}
-
-function byKeyHash(a: QueuedWrite, b: QueuedWrite): number {
-  const x = a.kind === "settle" ? a.settlement.record.keyHash : "";
-  const y = b.kind === "settle" ? b.settlement.record.keyHash : "";
-  return x < y ? -1 : x > y ? 1 : 0;
 }

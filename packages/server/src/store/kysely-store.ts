@@ -1,8 +1,9 @@
-import type { Kysely, Selectable } from "kysely";
-import type { LimitReset } from "../domain/credits.js";
-import type { CodeChallengeMethod } from "../domain/pkce.js";
+import type { Kysely } from "kysely";
+import { CodeQueries } from "./code-queries.js";
 import { GatewayQueries } from "./gateway-queries.js";
-import type { CodesTable, Database, KeysTable, RequestsTable, UsersTable } from "./schema.js";
+import { GroupCommit } from "./group-commit.js";
+import { ms, msOrNull, toKey, toRequestRecord, toUser } from "./rows.js";
+import type { Database } from "./schema.js";
 import type {
   KeyTerms,
   NewCode,
@@ -15,20 +16,20 @@ import type {
   User,
 } from "./store.js";
 
-const ms = (date: Date) => date.getTime();
-const msOrNull = (date: Date | null) => (date ? date.getTime() : null);
-const dateOrNull = (millis: number | null) => (millis === null ? null : new Date(Number(millis)));
-
 /** The one `Store`, on any Kysely dialect (SQLite and PostgreSQL are tested). */
 export class KyselyStore implements Store {
-  /** The gateway's hot statements, compiled once; settles are group-committed. */
+  /** The hot paths' statements, compiled once, their writes sharing group commits. */
   private readonly gateway: GatewayQueries;
+  private readonly codes: CodeQueries;
+  private readonly group: GroupCommit;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly onClose: () => Promise<void> = () => db.destroy(),
   ) {
-    this.gateway = new GatewayQueries(db);
+    this.group = new GroupCommit(db);
+    this.gateway = new GatewayQueries(db, this.group);
+    this.codes = new CodeQueries(db, this.group);
   }
 
   async createUser(user: User): Promise<User | undefined> {
@@ -118,40 +119,13 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  async redeemCode(
+  redeemCode(
     codeHash: string,
     keyHash: string,
     now: Date,
     mint: (code: StoredCode) => KeyTerms | undefined,
   ): Promise<StoredCode | undefined> {
-    return this.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .updateTable("codes")
-        .set({ consumed_at: ms(now), key_hash: keyHash })
-        .where("code_hash", "=", codeHash)
-        .where("consumed_at", "is", null)
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) return undefined;
-      const code = toCode(row);
-      const key = mint(code);
-      if (key) {
-        await trx
-          .insertInto("keys")
-          .values({
-            hash: keyHash,
-            user_id: key.userId,
-            label: key.label,
-            limit_micros: key.limitMicros,
-            limit_reset: key.limitReset,
-            expires_at: msOrNull(key.expiresAt),
-            created_at: ms(key.createdAt),
-            revoked_at: null,
-          })
-          .execute();
-      }
-      return code;
-    });
+    return this.codes.redeem(codeHash, keyHash, now, mint);
   }
 
   async revokeReplayedCode(codeHash: string, now: Date): Promise<boolean> {
@@ -226,74 +200,7 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.gateway.drain();
+    await this.group.drain();
     return this.onClose();
   }
-}
-
-function toUser(row: Selectable<UsersTable>): User {
-  return {
-    id: row.id,
-    email: row.email,
-    passwordHash: row.password_hash,
-    createdAt: new Date(Number(row.created_at)),
-  };
-}
-
-function toCode(row: Selectable<CodesTable>): StoredCode {
-  return {
-    codeHash: row.code_hash,
-    userId: row.user_id,
-    codeChallenge: row.code_challenge,
-    codeChallengeMethod: row.code_challenge_method as CodeChallengeMethod | null,
-    callbackUrl: row.callback_url,
-    keyLabel: row.key_label,
-    limitMicros: row.limit_micros === null ? null : Number(row.limit_micros),
-    limitReset: row.limit_reset as LimitReset | null,
-    keyExpiresAt: dateOrNull(row.key_expires_at),
-    createdAt: new Date(Number(row.created_at)),
-    expiresAt: new Date(Number(row.expires_at)),
-  };
-}
-
-function toKey(row: Selectable<KeysTable>): StoredKey {
-  return {
-    hash: row.hash,
-    userId: row.user_id,
-    label: row.label,
-    limitMicros: row.limit_micros === null ? null : Number(row.limit_micros),
-    limitReset: row.limit_reset as LimitReset | null,
-    usageMicros: Number(row.usage_micros),
-    isManagement: Number(row.is_management) === 1,
-    disabled: Number(row.disabled) === 1,
-    expiresAt: dateOrNull(row.expires_at),
-    createdAt: new Date(Number(row.created_at)),
-    revokedAt: dateOrNull(row.revoked_at),
-    reservedMicros: Number(row.reserved_micros),
-    counters: {
-      dayStart: Number(row.day_start),
-      dayMicros: Number(row.day_micros),
-      weekStart: Number(row.week_start),
-      weekMicros: Number(row.week_micros),
-      monthStart: Number(row.month_start),
-      monthMicros: Number(row.month_micros),
-    },
-  };
-}
-
-function toRequestRecord(row: Selectable<RequestsTable>): RequestRecord {
-  return {
-    id: row.id,
-    keyHash: row.key_hash,
-    model: row.model,
-    upstream: row.upstream,
-    streamed: Number(row.streamed) === 1,
-    status: Number(row.status),
-    promptTokens: Number(row.prompt_tokens),
-    completionTokens: Number(row.completion_tokens),
-    costMicros: Number(row.cost_micros),
-    usageEstimated: Number(row.usage_estimated) === 1,
-    durationMs: Number(row.duration_ms),
-    createdAt: new Date(Number(row.created_at)),
-  };
 }

@@ -3,10 +3,10 @@ import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
-import { registerSqliteRunner } from "./gateway-queries.js";
 import { KyselyStore } from "./kysely-store.js";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
+import { registerSqliteRunner } from "./sqlite-runner.js";
 import type { Store } from "./store.js";
 
 const INT8_OID = 20;

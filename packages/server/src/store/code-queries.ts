@@ -1,0 +1,93 @@
+import type { Kysely, Selectable } from "kysely";
+import type { BatchedWrite, GroupCommit } from "./group-commit.js";
+import { Precompiled, param } from "./precompiled.js";
+import { ms, msOrNull, toCode } from "./rows.js";
+import type { CodesTable, Database } from "./schema.js";
+import type { KeyTerms, StoredCode } from "./store.js";
+
+/**
+ * The code exchange's statements, compiled once and group-committed: concurrent exchanges share
+ * one commit, while each stays its own consume (`UPDATE … WHERE consumed_at IS NULL RETURNING`)
+ * and key insert, in that order, inside the same transaction.
+ */
+export class CodeQueries {
+  private readonly consumeQuery: Precompiled<Selectable<CodesTable>>;
+  private readonly insertKeyQuery: Precompiled<unknown>;
+
+  constructor(
+    db: Kysely<Database>,
+    private readonly group: GroupCommit,
+  ) {
+    this.consumeQuery = new Precompiled(
+      db
+        .updateTable("codes")
+        .set({ consumed_at: param<number>("now"), key_hash: param<string>("keyHash") })
+        .where("code_hash", "=", param<string>("codeHash"))
+        .where("consumed_at", "is", null)
+        .returningAll()
+        .compile(),
+    );
+    this.insertKeyQuery = new Precompiled(
+      db
+        .insertInto("keys")
+        .values({
+          hash: param<string>("keyHash"),
+          user_id: param<string>("userId"),
+          label: param<string>("label"),
+          limit_micros: param<number | null>("limitMicros"),
+          limit_reset: param<string | null>("limitReset"),
+          expires_at: param<number | null>("expiresAt"),
+          created_at: param<number>("createdAt"),
+          revoked_at: null,
+        })
+        .compile(),
+    );
+  }
+
+  /** See `Store.redeemCode`. */
+  redeem(
+    codeHash: string,
+    keyHash: string,
+    now: Date,
+    mint: (code: StoredCode) => KeyTerms | undefined,
+  ): Promise<StoredCode | undefined> {
+    const consume = this.consumeQuery.bind({ now: ms(now), keyHash, codeHash });
+    const insertFor = (code: StoredCode) => {
+      const terms = mint(code);
+      return (
+        terms &&
+        this.insertKeyQuery.bind({
+          keyHash,
+          userId: terms.userId,
+          label: terms.label,
+          limitMicros: terms.limitMicros,
+          limitReset: terms.limitReset,
+          expiresAt: msOrNull(terms.expiresAt),
+          createdAt: ms(terms.createdAt),
+        })
+      );
+    };
+    const write: BatchedWrite<StoredCode | undefined> = {
+      order: codeHash,
+      sqlite(runner) {
+        const row = runner.all(consume.sql, consume.parameters)[0] as
+          | Selectable<CodesTable>
+          | undefined;
+        if (!row) return undefined;
+        const code = toCode(row);
+        const insert = insertFor(code);
+        if (insert) runner.run(insert.sql, insert.parameters);
+        return code;
+      },
+      async kysely(trx) {
+        const row = (await trx.executeQuery(consume)).rows[0];
+        if (!row) return undefined;
+        const code = toCode(row);
+        const insert = insertFor(code);
+        if (insert) await trx.executeQuery(insert);
+        return code;
+      },
+    };
+    return this.group.submit(write);
+  }
+}

@@ -1,0 +1,140 @@
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "./schema.js";
+import { type SqliteRunner, sqliteRunnerOf } from "./sqlite-runner.js";
+
+/** One write, as it runs on either path. */
+export interface BatchedWrite<T> {
+  /** On an idle SQLite connection, synchronously, inside the batch's `BEGIN … COMMIT`. */
+  sqlite(runner: SqliteRunner): T;
+  /** Inside a Kysely transaction (PostgreSQL, or SQLite while Kysely holds the connection). */
+  kysely(trx: Transaction<Database>): Promise<T>;
+  /** Batches run their writes in this order, so concurrent batches cannot deadlock on row locks. */
+  readonly order?: string;
+}
+
+interface Queued {
+  readonly write: BatchedWrite<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit: writes submitted while the event loop is busy go into one transaction at the end
+ * of its turn, each resolved only once that transaction has committed. A commit is what costs on
+ * a durable database (WAL frames on SQLite, a flush on PostgreSQL), so sharing it is what lets
+ * concurrent requests scale; each write keeps its own statements and their atomicity.
+ */
+export class GroupCommit {
+  private queue: Queued[] = [];
+  private flushing: Promise<void> | undefined;
+  private scheduled = false;
+  private readonly sqlite: SqliteRunner | undefined;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.sqlite = sqliteRunnerOf(db);
+  }
+
+  /** Whether a write could go straight to SQLite now: nothing queued, nothing in its way. */
+  get idle(): boolean {
+    return (
+      this.queue.length === 0 &&
+      !this.flushing &&
+      this.sqlite !== undefined &&
+      !this.sqlite.inTransaction
+    );
+  }
+
+  /** Queues `write` for the next group commit; resolves with its result once committed. */
+  submit<T>(write: BatchedWrite<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** Runs `write` at once in a transaction of its own; only when {@link idle}. */
+  runNow<T>(write: BatchedWrite<T>): T {
+    if (!this.sqlite || !this.idle) throw new Error("runNow needs an idle SQLite connection");
+    return this.commitSqlite(this.sqlite, [write])[0] as T;
+  }
+
+  /** Resolves once every write submitted so far has been made (or has failed). */
+  async drain(): Promise<void> {
+    while (this.flushing || this.queue.length > 0) {
+      if (this.flushing) await this.flushing;
+      else await this.flush();
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    // One event-loop turn: writes of requests that arrive or finish together share a commit.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    const batch = this.queue;
+    this.queue = [];
+    this.flushing = this.commit(batch).finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.schedule();
+    });
+    return this.flushing;
+  }
+
+  private async commit(batch: Queued[]): Promise<void> {
+    if (batch.length === 0) return;
+    const sqlite = this.sqlite;
+    if (!sqlite) batch.sort((a, b) => compare(a.write.order ?? "", b.write.order ?? ""));
+    const writes = batch.map((queued) => queued.write);
+    let results: unknown[];
+    try {
+      if (sqlite && !sqlite.inTransaction) results = this.commitSqlite(sqlite, writes);
+      else {
+        results = await this.db.transaction().execute(async (trx) => {
+          const done: unknown[] = [];
+          for (const write of writes) done.push(await write.kysely(trx));
+          return done;
+        });
+      }
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]?.reject(error);
+        return;
+      }
+      // One bad write must not fail the others: each on its own.
+      for (const queued of batch) {
+        try {
+          queued.resolve(await this.db.transaction().execute((trx) => queued.write.kysely(trx)));
+        } catch (single) {
+          queued.reject(single);
+        }
+      }
+      return;
+    }
+    for (const [index, queued] of batch.entries()) queued.resolve(results[index]);
+  }
+
+  /** The whole batch in one SQLite transaction, without yielding to the event loop. */
+  private commitSqlite(sqlite: SqliteRunner, writes: readonly BatchedWrite<unknown>[]): unknown[] {
+    const results: unknown[] = [];
+    sqlite.run("begin", []);
+    try {
+      for (const write of writes) results.push(write.sqlite(sqlite));
+      sqlite.run("commit", []);
+    } catch (error) {
+      if (sqlite.inTransaction) sqlite.run("rollback", []);
+      throw error;
+    }
+    return results;
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
