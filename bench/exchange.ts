@@ -1,11 +1,10 @@
 // Code→key exchanges per second against the real server on a SQLite file, beside a bare node:http
 // server answering a small JSON POST, measured in the same run. Loopback only; bounded in count
 // and time. Run: npm run bench:exchange
-import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createAccount, openStore, systemClock } from "@keyport/server";
+import { exchangeBody, prepareCodes, startKeyport } from "./support/keyport.js";
 import { formatRow, type LoadRequest, type LoadResult, runLoad } from "./support/load.js";
 import { freePort, startProcess, stopProcess } from "./support/processes.js";
 
@@ -16,14 +15,13 @@ const RUNS = [
 const WARMUP = 1_000;
 const KEY_SHAPE = /^sk-kp-v1-[0-9a-f]{64}$/;
 
-interface PreparedCode {
-  readonly code: string;
-  readonly verifier: string;
-}
-
 const dir = mkdtempSync(join(tmpdir(), "keyport-bench-"));
 const database = join(dir, "keyport.sqlite");
-const codes = await prepareCodes(database, WARMUP + RUNS.reduce((sum, run) => sum + run.total, 0));
+const codes = await prepareCodes(database, WARMUP + RUNS.reduce((sum, run) => sum + run.total, 0), {
+  label: "bench",
+  limitMicros: null,
+  limitReset: null,
+});
 
 const barePort = await freePort();
 const keyportPort = await freePort();
@@ -32,20 +30,9 @@ const bare = await startProcess(
   ["--import", "tsx", "bench/bare-json-server.ts", String(barePort)],
   `http://127.0.0.1:${barePort}/healthz`,
 );
-const keyport = await startProcess(
-  process.execPath,
-  [
-    ...profileArgs(),
-    "packages/cli/bin/keyport.mjs",
-    "serve",
-    "--port",
-    String(keyportPort),
-    "--database",
-    database,
-  ],
-  `http://127.0.0.1:${keyportPort}/healthz`,
-  { KEYPORT_EXCHANGE_RATE_LIMIT: "1000000000" },
-);
+const keyport = await startKeyport(keyportPort, database, {
+  KEYPORT_EXCHANGE_RATE_LIMIT: "1000000000",
+});
 
 let nextCode = 0;
 const exchange = (): LoadRequest => {
@@ -55,11 +42,7 @@ const exchange = (): LoadRequest => {
     method: "POST",
     path: "/api/v1/auth/keys",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      code: prepared.code,
-      code_verifier: prepared.verifier,
-      code_challenge_method: "S256",
-    }),
+    body: exchangeBody(prepared),
     check(status, body) {
       const parsed = JSON.parse(body) as { key?: unknown };
       if (status !== 200 || typeof parsed.key !== "string" || !KEY_SHAPE.test(parsed.key)) {
@@ -121,43 +104,4 @@ try {
   await stopProcess(keyport);
   await stopProcess(bare);
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** Inserts codes as the consent page would, with S256 challenges whose verifiers we keep. */
-async function prepareCodes(path: string, count: number): Promise<PreparedCode[]> {
-  const store = await openStore(path);
-  const user = await createAccount(
-    { store, clock: systemClock },
-    "bench@example.com",
-    "bench password",
-  );
-  if (!user) throw new Error("could not create the bench account");
-  const now = systemClock();
-  const prepared: PreparedCode[] = [];
-  for (let i = 0; i < count; i++) {
-    const code = randomBytes(32).toString("base64url");
-    const verifier = randomBytes(32).toString("base64url");
-    await store.createCode({
-      codeHash: createHash("sha256").update(code).digest("hex"),
-      userId: user.id,
-      codeChallenge: createHash("sha256").update(verifier).digest("base64url"),
-      codeChallengeMethod: "S256",
-      callbackUrl: "http://localhost:3000/callback",
-      keyLabel: `bench ${i}`,
-      limitMicros: null,
-      limitReset: null,
-      keyExpiresAt: null,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + 3_600_000),
-    });
-    prepared.push({ code, verifier });
-  }
-  await store.close();
-  return prepared;
-}
-
-/** `BENCH_CPU_PROFILE=DIR` writes a V8 CPU profile of the server to DIR when it stops. */
-function profileArgs(): string[] {
-  const dir = process.env.BENCH_CPU_PROFILE;
-  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
 }

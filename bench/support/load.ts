@@ -109,8 +109,8 @@ export function formatRow(label: string, result: LoadResult, baseline?: LoadResu
   const ratio = baseline ? `${(result.perSecond / baseline.perSecond).toFixed(2)}x` : "1.00x";
   const errors = result.errors ? `  ERRORS: ${result.errors} (${result.firstError})` : "";
   return `${label.padEnd(34)} ${result.perSecond.toFixed(0).padStart(8)} req/s  p50 ${result.p50Ms
-    .toFixed(2)
+    .toFixed(3)
     .padStart(
       7,
-    )} ms  p99 ${result.p99Ms.toFixed(2).padStart(7)} ms  ${ratio.padStart(6)} of baseline${errors}`;
+    )} ms  p99 ${result.p99Ms.toFixed(3).padStart(7)} ms  ${ratio.padStart(6)} of baseline${errors}`;
 }
