@@ -108,9 +108,8 @@ function send(
 export function formatRow(label: string, result: LoadResult, baseline?: LoadResult): string {
   const ratio = baseline ? `${(result.perSecond / baseline.perSecond).toFixed(2)}x` : "1.00x";
   const errors = result.errors ? `  ERRORS: ${result.errors} (${result.firstError})` : "";
-  return `${label.padEnd(34)} ${result.perSecond.toFixed(0).padStart(8)} req/s  p50 ${result.p50Ms
-    .toFixed(3)
-    .padStart(
-      7,
-    )} ms  p99 ${result.p99Ms.toFixed(3).padStart(7)} ms  ${ratio.padStart(6)} of baseline${errors}`;
+  const rate = result.perSecond.toFixed(0).padStart(8);
+  const p50 = result.p50Ms.toFixed(3).padStart(7);
+  const p99 = result.p99Ms.toFixed(3).padStart(7);
+  return `${label.padEnd(34)} ${rate} req/s  p50 ${p50} ms  p99 ${p99} ms  ${ratio.padStart(6)} of baseline${errors}`;
 }
