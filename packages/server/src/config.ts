@@ -23,6 +23,8 @@ export interface KeyportConfig {
   readonly rateLimits: Readonly<{ exchange: number; signIn: number; signUp: number }>;
   /** When set, `callback_url` must start with one of these (narrows DESIGN invariant 4). */
   readonly allowedCallbackPrefixes: readonly string[];
+  /** How long a shutdown waits for in-flight requests before it closes their connections. */
+  readonly shutdownGraceMs: number;
   /** The chat-completions gateway. */
   readonly gateway: GatewayConfig;
 }
@@ -69,6 +71,7 @@ const schema = z.object({
   defaultMaxTokens: positive.default(4096),
   gatewayRateLimit: z.coerce.number().int().min(0).default(0),
   echoDelayMs: z.coerce.number().int().min(0).default(20),
+  shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
 });
 
 /** Raw option values, as flags or environment variables give them (strings or typed values). */
@@ -92,6 +95,7 @@ const envNames: Record<keyof ConfigInput, string> = {
   defaultMaxTokens: "KEYPORT_DEFAULT_MAX_TOKENS",
   gatewayRateLimit: "KEYPORT_GATEWAY_RATE_LIMIT",
   echoDelayMs: "KEYPORT_ECHO_DELAY_MS",
+  shutdownGraceMs: "KEYPORT_SHUTDOWN_GRACE_MS",
 };
 
 /** Thrown when flags or environment hold a value the server cannot run with. */
@@ -153,6 +157,7 @@ export function parseConfig(
         .map((prefix) => prefix.trim())
         .filter(Boolean),
     ),
+    shutdownGraceMs: v.shutdownGraceMs,
     gateway: Object.freeze({
       upstreams,
       keepAliveMs: v.keepAliveMs,

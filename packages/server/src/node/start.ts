@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
 import { type Clock, systemClock } from "../clock.js";
 import type { KeyportConfig } from "../config.js";
@@ -42,10 +43,8 @@ export async function startServer(
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          if ("closeIdleConnections" in server) server.closeIdleConnections();
-        });
+        await stopListening(server, config.shutdownGraceMs);
+        // Closing the store waits for requests cut at the deadline to settle what they used.
         await store.close();
       })();
       return closing;
@@ -59,6 +58,27 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, confi
       resolve(server),
     );
     server.once("error", reject);
+  });
+}
+
+/**
+ * Stops accepting connections and waits for in-flight requests (a stream included) to finish;
+ * after `graceMs` the connections still open are closed, so a stuck client cannot hold the
+ * shutdown forever.
+ */
+function stopListening(server: ServerType, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const http = server as Server;
+    const force = setTimeout(() => http.closeAllConnections(), graceMs);
+    // Keep-alive connections whose last request finishes after this point would otherwise hold
+    // the shutdown until the client drops them.
+    const idle = setInterval(() => http.closeIdleConnections(), 50);
+    http.close(() => {
+      clearTimeout(force);
+      clearInterval(idle);
+      resolve();
+    });
+    http.closeIdleConnections();
   });
 }
 

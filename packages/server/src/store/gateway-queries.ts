@@ -152,6 +152,17 @@ export class GatewayQueries {
     return this.group.submit(write);
   }
 
+  /**
+   * Resolves once every reservation this process made has been settled, or after `timeoutMs`:
+   * a shutdown waits for requests cut at its deadline to bill what they generated.
+   */
+  async whenSettled(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   /** No other request of this process in flight and nothing queued: nothing to batch with. */
   private alone(): boolean {
     return this.inFlight === 0 && this.group.idle;

@@ -16,6 +16,9 @@ import type {
   User,
 } from "./store.js";
 
+/** How long closing waits for reserved requests to settle (aborted streams bill on their way out). */
+const SETTLE_ON_CLOSE_MS = 5_000;
+
 /** The one `Store`, on any Kysely dialect (SQLite and PostgreSQL are tested). */
 export class KyselyStore implements Store {
   /** The hot paths' statements, compiled once, their writes sharing group commits. */
@@ -200,6 +203,7 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.gateway.whenSettled(SETTLE_ON_CLOSE_MS);
     await this.group.drain();
     return this.onClose();
   }
