@@ -2,16 +2,12 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { type AuthRequest, authRequestParams, parseAuthRequest } from "../domain/auth-request.js";
 import { withQuery } from "../domain/callback-policy.js";
-import { toMicros } from "../domain/credits.js";
-import { randomToken, sha256Hex } from "../domain/secrets.js";
 import { ConsentPage, HeadlessCodePage } from "../views/consent-page.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { assertCsrf, csrfToken } from "./csrf.js";
 import { KeyportError } from "./errors.js";
 import { type FormFields, readForm, single } from "./form.js";
-
-/** Codes live 10 minutes, as OpenRouter's do. */
-export const CODE_LIFETIME_MS = 10 * 60_000;
+import { issueCode } from "./issue-code.js";
 
 /** `GET /auth` (consent page) and `POST /auth` (the user's decision). */
 export function authorizeRoutes(deps: AppDeps) {
@@ -52,21 +48,7 @@ export function authorizeRoutes(deps: AppDeps) {
         303,
       );
     }
-    const code = randomToken();
-    const now = deps.clock();
-    await deps.store.createCode({
-      codeHash: sha256Hex(code),
-      userId: user.id,
-      codeChallenge: request.codeChallenge ?? null,
-      codeChallengeMethod: request.codeChallengeMethod ?? null,
-      callbackUrl: request.callback?.url.href ?? null,
-      keyLabel: request.keyLabel,
-      limitMicros: request.limit === undefined ? null : toMicros(request.limit),
-      limitReset: request.usageLimitType ?? null,
-      keyExpiresAt: request.expiresAt ?? null,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + CODE_LIFETIME_MS),
-    });
+    const { code } = await issueCode(deps, user.id, request);
     if (!request.callback)
       return c.html(<HeadlessCodePage code={code} keyLabel={request.keyLabel} />);
     return c.redirect(withQuery(request.callback.url, { code, state: request.state }), 303);

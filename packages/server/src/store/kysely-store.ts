@@ -1,10 +1,13 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { CodeQueries } from "./code-queries.js";
 import { GatewayQueries } from "./gateway-queries.js";
 import { GroupCommit } from "./group-commit.js";
 import { ms, msOrNull, toKey, toRequestRecord, toUser } from "./rows.js";
 import type { Database } from "./schema.js";
 import type {
+  CreatedKey,
+  KeyChanges,
+  KeyListing,
   KeyTerms,
   NewCode,
   RequestRecord,
@@ -155,6 +158,75 @@ export class KyselyStore implements Store {
   async findKey(hash: string): Promise<StoredKey | undefined> {
     const row = await this.gateway.findKey(hash);
     return row && toKey(row);
+  }
+
+  async createKey(key: CreatedKey): Promise<void> {
+    await this.db
+      .insertInto("keys")
+      .values({
+        hash: key.hash,
+        user_id: key.userId,
+        label: key.label,
+        limit_micros: key.limitMicros,
+        limit_reset: key.limitReset,
+        is_management: key.isManagement ? 1 : 0,
+        expires_at: msOrNull(key.expiresAt),
+        created_at: ms(key.createdAt),
+        revoked_at: null,
+      })
+      .execute();
+  }
+
+  async listKeys(userId: string, listing: KeyListing): Promise<StoredKey[]> {
+    let query = this.db
+      .selectFrom("keys")
+      .selectAll()
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null);
+    if (!listing.includeDisabled) query = query.where("disabled", "=", 0);
+    if (!listing.includeManagement) query = query.where("is_management", "=", 0);
+    const rows = await query
+      .orderBy("created_at")
+      .orderBy("hash")
+      .limit(listing.limit)
+      .offset(listing.offset)
+      .execute();
+    return rows.map(toKey);
+  }
+
+  async updateKey(
+    userId: string,
+    hash: string,
+    changes: KeyChanges,
+  ): Promise<StoredKey | undefined> {
+    const row = await this.db
+      .updateTable("keys")
+      .set({
+        // A no-op assignment keeps the statement valid when nothing is to change.
+        label: changes.label ?? sql<string>`label`,
+        ...(changes.disabled !== undefined && { disabled: changes.disabled ? 1 : 0 }),
+        ...(changes.limitMicros !== undefined && { limit_micros: changes.limitMicros }),
+        ...(changes.limitReset !== undefined && { limit_reset: changes.limitReset }),
+      })
+      .where("hash", "=", hash)
+      .where("user_id", "=", userId)
+      .where("is_management", "=", 0)
+      .where("revoked_at", "is", null)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toKey(row);
+  }
+
+  async revokeKey(hash: string, now: Date, userId?: string): Promise<boolean> {
+    let query = this.db
+      .updateTable("keys")
+      .set({ revoked_at: ms(now) })
+      .where("hash", "=", hash)
+      .where("revoked_at", "is", null);
+    if (userId !== undefined)
+      query = query.where("user_id", "=", userId).where("is_management", "=", 0);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   reserveBudget(keyHash: string, micros: number, now: Date): Promise<boolean> {

@@ -60,6 +60,28 @@ export interface StoredKey extends NewKey {
   readonly counters: UsageCounters;
 }
 
+/** A key to store as it is created by hand (management API, CLI) rather than by a code. */
+export interface CreatedKey extends NewKey {
+  readonly isManagement: boolean;
+}
+
+/** What the management API may change on a key; absent fields stay as they are. */
+export interface KeyChanges {
+  readonly label?: string;
+  readonly disabled?: boolean;
+  readonly limitMicros?: number | null;
+  readonly limitReset?: LimitReset | null;
+}
+
+/** Which of a user's keys to list, oldest first. */
+export interface KeyListing {
+  readonly offset: number;
+  readonly limit: number;
+  readonly includeDisabled: boolean;
+  /** Management keys are listed only when asked (the CLI does; the API does not). */
+  readonly includeManagement: boolean;
+}
+
 /** What one chat completion did and cost, as metered. */
 export interface RequestRecord {
   readonly id: string;
@@ -124,6 +146,20 @@ export interface Store {
   revokeReplayedCode(codeHash: string, now: Date): Promise<boolean>;
 
   findKey(hash: string): Promise<StoredKey | undefined>;
+  /** Stores a key minted outside the code exchange. */
+  createKey(key: CreatedKey): Promise<void>;
+  /** A user's keys that are not revoked, oldest first (ties by hash, so pages are stable). */
+  listKeys(userId: string, listing: KeyListing): Promise<StoredKey[]>;
+  /**
+   * Changes a live (unrevoked) ordinary key of `userId` in one UPDATE; `undefined` when there is
+   * no such key, so another user's key looks exactly like a missing one.
+   */
+  updateKey(userId: string, hash: string, changes: KeyChanges): Promise<StoredKey | undefined>;
+  /**
+   * Revokes a live key, of `userId` only when given (the CLI revokes any key). Returns whether
+   * a key was revoked by this call.
+   */
+  revokeKey(hash: string, now: Date, userId?: string): Promise<boolean>;
 
   /**
    * Holds `micros` against the key's limit in one conditional UPDATE: it succeeds only while the

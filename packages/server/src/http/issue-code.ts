@@ -1,0 +1,43 @@
+import type { AuthRequest } from "../domain/auth-request.js";
+import { toMicros } from "../domain/credits.js";
+import { randomToken, sha256Hex } from "../domain/secrets.js";
+import type { AppDeps } from "./context.js";
+
+/** Codes live 10 minutes, as OpenRouter's do. */
+export const CODE_LIFETIME_MS = 10 * 60_000;
+
+/** A code just stored: the plaintext (handed out once) and when it was made. */
+export interface IssuedCode {
+  readonly code: string;
+  readonly createdAt: Date;
+}
+
+/**
+ * Stores an authorization code for `userId` on the terms of a validated request; only its hash
+ * is kept. The consent page and `POST /api/v1/auth/keys/code` both issue codes through here, so
+ * either kind exchanges at `POST /api/v1/auth/keys` the same way.
+ * @example
+ * const { code } = await issueCode(deps, user.id, request);
+ */
+export async function issueCode(
+  deps: Pick<AppDeps, "store" | "clock">,
+  userId: string,
+  request: AuthRequest,
+): Promise<IssuedCode> {
+  const code = randomToken();
+  const now = deps.clock();
+  await deps.store.createCode({
+    codeHash: sha256Hex(code),
+    userId,
+    codeChallenge: request.codeChallenge ?? null,
+    codeChallengeMethod: request.codeChallengeMethod ?? null,
+    callbackUrl: request.callback?.url.href ?? null,
+    keyLabel: request.keyLabel,
+    limitMicros: request.limit === undefined ? null : toMicros(request.limit),
+    limitReset: request.usageLimitType ?? null,
+    keyExpiresAt: request.expiresAt ?? null,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + CODE_LIFETIME_MS),
+  });
+  return { code, createdAt: now };
+}
