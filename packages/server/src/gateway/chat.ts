@@ -119,6 +119,8 @@ export function chatCompletions(deps: ChatDeps) {
       throw bodyTooLarge(gateway.maxBodyBytes);
     const key = await authenticateKey(c, app);
     if (key.disabled) throw new KeyportError(403, "Key is disabled");
+    if (key.isManagement)
+      throw new KeyportError(403, "Management keys cannot be used for completions");
     // Straight from the Node request when there is one (no web Request, no ReadableStream).
     const raw = incoming
       ? (await readNodeBody(incoming, gateway.maxBodyBytes)).toString()

@@ -8,10 +8,12 @@ import { ErrorPage } from "../views/account-pages.js";
 import { STYLESHEET } from "../views/styles.js";
 import { accountRoutes } from "./account.js";
 import { authorizeRoutes } from "./authorize.js";
+import { codeApiRoutes } from "./code-api.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { jsonError, KeyportError } from "./errors.js";
 import { exchangeRoutes } from "./exchange.js";
 import { keyApiRoutes } from "./key-api.js";
+import { keysApiRoutes } from "./keys-api.js";
 import { MAX_BODY_BYTES } from "./limits.js";
 import { securityHeaders } from "./security-headers.js";
 import { browserSession } from "./session.js";
@@ -38,6 +40,8 @@ export function createApp(deps: AppDeps) {
   );
   app.route("/", exchangeRoutes(deps));
   app.route("/", keyApiRoutes(deps));
+  app.route("/", keysApiRoutes(deps));
+  app.route("/", codeApiRoutes(deps));
   app.route("/", gatewayRoutes(deps));
 
   const pages = new Hono<AppEnv>();

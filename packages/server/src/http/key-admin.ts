@@ -1,0 +1,33 @@
+import type { LimitReset } from "../domain/credits.js";
+import { mintKey } from "../domain/keys.js";
+import type { Store, StoredKey } from "../store/store.js";
+
+/** The terms of a key created by hand (management API or CLI) rather than by a code. */
+export interface KeyRequest {
+  readonly userId: string;
+  readonly label: string;
+  readonly limitMicros: number | null;
+  readonly limitReset: LimitReset | null;
+  readonly expiresAt: Date | null;
+  readonly isManagement: boolean;
+}
+
+/** A key just created: the plaintext, shown once, and the key as stored. */
+export interface IssuedKey {
+  readonly key: string;
+  readonly stored: StoredKey;
+}
+
+/**
+ * Mints a key and stores only its hash.
+ * @example
+ * const { key } = await issueKey(store, new Date(), { userId, label: "CI", limitMicros: null,
+ *   limitReset: null, expiresAt: null, isManagement: true });
+ */
+export async function issueKey(store: Store, now: Date, request: KeyRequest): Promise<IssuedKey> {
+  const minted = mintKey();
+  await store.createKey({ ...request, hash: minted.hash, createdAt: now });
+  const stored = await store.findKey(minted.hash);
+  if (!stored) throw new Error("The key just created was not found");
+  return { key: minted.key, stored };
+}
