@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "@keyport/server";
 import { demoCommand } from "./commands/demo.js";
+import { keysCommand } from "./commands/keys.js";
 import { loginCommand } from "./commands/login.js";
 import { logoutCommand } from "./commands/logout.js";
 import { serveCommand } from "./commands/serve.js";
@@ -22,6 +23,7 @@ export interface Command {
 const commands: Record<string, Command> = {
   serve: serveCommand,
   users: usersCommand,
+  keys: keysCommand,
   demo: demoCommand,
   login: loginCommand,
   whoami: whoamiCommand,

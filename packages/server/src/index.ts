@@ -9,6 +9,7 @@ export {
 export { accountProblem, createAccount, normalizeEmail } from "./http/account.js";
 export { createApp } from "./http/app.js";
 export type { AppDeps } from "./http/context.js";
+export { type IssuedKey, issueKey, type KeyRequest } from "./http/key-admin.js";
 export { type RunningServer, startServer } from "./node/start.js";
 export { openStore } from "./store/open.js";
-export type { Store } from "./store/store.js";
+export type { Store, StoredKey } from "./store/store.js";
