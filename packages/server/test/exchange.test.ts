@@ -379,20 +379,22 @@ describe.each(dialects)("POST /api/v1/auth/keys ($name)", (dialect) => {
       }
     });
 
-    it("behind a trusted proxy (trustProxy), each X-Forwarded-For address has its own budget", async () => {
+    it("behind a trusted proxy (trustProxy), the address the proxy appended has its own budget; spoofed entries before it count for nothing", async () => {
       const proxiedDb = await dialect.fresh();
       const proxied = await startTestServer(proxiedDb, { exchangeRateLimit: 2, trustProxy: true });
-      const from = (address: string) =>
-        exchange(
-          proxied.url,
-          { code: "nope" },
-          { headers: { "x-forwarded-for": `${address}, 10.0.0.1` } },
-        );
+      const from = (forwardedFor: string) =>
+        exchange(proxied.url, { code: "nope" }, { headers: { "x-forwarded-for": forwardedFor } });
       try {
         expect((await from("203.0.113.1")).status).toBe(403);
-        expect((await from("203.0.113.1")).status).toBe(403);
-        expect((await from("203.0.113.1")).status).toBe(429);
+        // A client that writes its own X-Forwarded-For: the proxy appends the real address.
+        expect((await from("198.51.100.7, 203.0.113.1")).status).toBe(403);
+        expect((await from("198.51.100.8, 203.0.113.1")).status).toBe(429);
         expect((await from("203.0.113.2")).status).toBe(403);
+        // IPv6 clients count per /64: another address in the same block shares the budget.
+        expect((await from("2001:db8:0:1::1")).status).toBe(403);
+        expect((await from("2001:db8:0:1:ffff::2")).status).toBe(403);
+        expect((await from("2001:db8:0:1::3")).status).toBe(429);
+        expect((await from("2001:db8:0:2::1")).status).toBe(403);
       } finally {
         await proxied.close();
         await proxiedDb.drop();
