@@ -63,7 +63,18 @@ const schema = z.object({
   exchangeRateLimit: positive.default(60),
   signInRateLimit: positive.default(10),
   signUpRateLimit: positive.default(5),
-  allowedCallbacks: z.string().default(""),
+  allowedCallbacks: z
+    .string()
+    .default("")
+    .refine(
+      (list) =>
+        list
+          .split(",")
+          .map((prefix) => prefix.trim())
+          .filter(Boolean)
+          .every((prefix) => URL.canParse(prefix)),
+      "each entry must be an absolute URL, e.g. https://app.example/callback",
+    ),
   upstreams: z.string().default(""),
   keepAliveMs: positive.default(10_000),
   upstreamTimeoutMs: positive.default(120_000),

@@ -50,11 +50,28 @@ export function checkCallbackUrl(
   if (!kind) {
     return { rejected: "callback_url must use https, or http on localhost, 127.0.0.1 or [::1]." };
   }
-  if (allowedPrefixes.length > 0 && !allowedPrefixes.some((prefix) => raw.startsWith(prefix))) {
+  if (allowedPrefixes.length > 0 && !allowedPrefixes.some((prefix) => isUnder(url, prefix))) {
     return { rejected: "callback_url is not one this server's operator allows." };
   }
   const displayName = kind === "custom-scheme" ? url.protocol.slice(0, -1) : url.origin;
   return { url, kind, displayName };
+}
+
+/**
+ * Whether `url` lies under an operator's allowed prefix, compared on parsed URLs: the same
+ * scheme, host and port exactly, and the prefix's path up to a segment boundary — so
+ * `https://app.example` does not admit `https://app.example.evil.net`, nor `…:5368` port `53682`.
+ * A loopback prefix without a port admits any port, as RFC 8252 §7.3 asks of native apps.
+ */
+export function isUnder(url: URL, prefix: string): boolean {
+  if (!URL.canParse(prefix)) return false;
+  const allowed = new URL(prefix);
+  const anyPort = LOOPBACK_HOSTS.has(allowed.hostname) && allowed.port === "";
+  const sameHost = anyPort ? url.hostname === allowed.hostname : url.host === allowed.host;
+  if (url.protocol !== allowed.protocol || !sameHost) return false;
+  const base = allowed.pathname;
+  if (base === "" || base === "/") return true;
+  return url.pathname === base || url.pathname.startsWith(base.endsWith("/") ? base : `${base}/`);
 }
 
 function kindOf(url: URL): CallbackKind | undefined {

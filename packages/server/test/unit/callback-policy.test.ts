@@ -44,7 +44,7 @@ describe("DESIGN invariant 4: callback_url policy (RFC 8252 §7, RFC 9700 §4.1)
   });
 
   describe("operator narrowing (allowedCallbacks)", () => {
-    const allowed = ["https://app.example/", "http://localhost:"];
+    const allowed = ["https://app.example/", "http://localhost"];
 
     it("accepts what starts with an allowed prefix", () => {
       expect(checkCallbackUrl("https://app.example/cb", allowed)).toMatchObject({ kind: "web" });
@@ -62,6 +62,31 @@ describe("DESIGN invariant 4: callback_url policy (RFC 8252 §7, RFC 9700 §4.1)
       ]) {
         expect(checkCallbackUrl(raw, allowed), raw).toHaveProperty("rejected");
       }
+    });
+
+    it("compares parsed URLs: host, port and path segments, not string prefixes", () => {
+      expect(checkCallbackUrl("https://app.example/cb", ["https://app.example"])).toMatchObject({
+        kind: "web",
+      });
+      for (const [raw, prefix] of [
+        ["https://app.example.com.evil.net/cb", "https://app.example.com"],
+        ["https://app.example/cbevil", "https://app.example/cb"],
+        ["http://127.0.0.1:53682/cb", "http://127.0.0.1:5368"],
+        ["https://app.example:8443/cb", "https://app.example"],
+        ["http://app.example/cb", "https://app.example"],
+      ] as const) {
+        expect(checkCallbackUrl(raw, [prefix]), `${raw} under ${prefix}`).toHaveProperty(
+          "rejected",
+        );
+      }
+      expect(
+        checkCallbackUrl("https://app.example/cb/done", ["https://app.example/cb"]),
+      ).toMatchObject({ kind: "web" });
+      expect(checkCallbackUrl("http://127.0.0.1:5368/cb", ["http://127.0.0.1:5368"])).toMatchObject(
+        {
+          kind: "loopback",
+        },
+      );
     });
 
     it("never widens the policy", () => {

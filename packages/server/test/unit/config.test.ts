@@ -43,6 +43,16 @@ describe("parseConfig: flags, then KEYPORT_* variables, then defaults", () => {
     });
   });
 
+  it("refuses allowed callbacks that are not absolute URLs, naming the flag", () => {
+    expect(() => parseConfig({ allowedCallbacks: "https://app.example, app.example" })).toThrow(
+      /--allowed-callbacks \(KEYPORT_ALLOWED_CALLBACKS\).*absolute URL/,
+    );
+    expect(
+      parseConfig({ allowedCallbacks: "https://app.example/cb, http://127.0.0.1" })
+        .allowedCallbackPrefixes,
+    ).toEqual(["https://app.example/cb", "http://127.0.0.1"]);
+  });
+
   it("flags win over variables", () => {
     const config = parseConfig(
       { port: "1234", database: "flag.sqlite" },
