@@ -472,6 +472,44 @@ describe.each(dialects)("Pages ($name)", (dialect) => {
       expect(answer.status).toBe(200);
     });
 
+    it("303 after the POST to a no-store page only this browser can open; a reload mints nothing", async () => {
+      const verifier = newVerifier();
+      const params = { code_challenge: s256(verifier), code_challenge_method: "S256" };
+      const consent = await user.get(authPath(params));
+      const codesBefore = await countRows("SELECT count(*) AS n FROM codes");
+      const answer = await user.post("/auth", consentForm(consent.html, "approve"));
+      expect(answer.status).toBe(303);
+      expect(new URL(answer.location as string).pathname).toBe("/auth/code");
+      expect(answer.html).not.toMatch(/data-testid="code"/);
+      const first = await user.get("/auth/code");
+      const second = await user.get("/auth/code");
+      expect(first.status).toBe(200);
+      expect(first.headers.get("cache-control")).toBe("no-store");
+      expect(second.html).toBe(first.html);
+      expect(await countRows("SELECT count(*) AS n FROM codes")).toBe(codesBefore + 1);
+
+      const stranger = await new Browser(server.url).get("/auth/code");
+      expect(stranger.status).toBe(404);
+      const tampered = new Browser(server.url);
+      const sealed = user.cookies.get("keyport_headless_code") ?? "";
+      const [payload = "", signature = ""] = sealed.split(".");
+      const forged = Buffer.from(JSON.stringify({ code: "attacker", keyLabel: "x" })).toString(
+        "base64url",
+      );
+      tampered.cookies.set("keyport_headless_code", `${forged}.${signature}`);
+      expect(payload).not.toBe(forged);
+      expect((await tampered.get("/auth/code")).status).toBe(404);
+    });
+
+    it("deny: 303 to a page that says nothing was created", async () => {
+      const params = { code_challenge: CHALLENGE, code_challenge_method: "S256" };
+      const consent = await user.get(authPath(params));
+      const answer = await user.post("/auth", consentForm(consent.html, "deny"));
+      expect(answer.status).toBe(303);
+      expect(new URL(answer.location as string).pathname).toBe("/auth/denied");
+      expect((await user.get("/auth/denied")).html).toMatch(/No key was created/);
+    });
+
     it.each([
       ["plain", { code_challenge: CHALLENGE, code_challenge_method: "plain" }],
       ["no challenge", {}],

@@ -12,6 +12,7 @@ import { codeApiRoutes } from "./code-api.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { jsonError, KeyportError } from "./errors.js";
 import { exchangeRoutes } from "./exchange.js";
+import { headlessResultRoutes } from "./headless-result.js";
 import { keyApiRoutes } from "./key-api.js";
 import { keysApiRoutes } from "./keys-api.js";
 import { MAX_BODY_BYTES } from "./limits.js";
@@ -58,6 +59,7 @@ export function createApp(deps: AppDeps) {
   pages.use(browserSession(deps));
   pages.route("/", accountRoutes(deps));
   pages.route("/", authorizeRoutes(deps));
+  pages.route("/", headlessResultRoutes(deps));
   app.route("/", pages);
 
   app.notFound((c) => renderError(c, new KeyportError(404, "Not found")));

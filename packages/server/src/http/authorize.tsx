@@ -2,11 +2,12 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { type AuthRequest, authRequestParams, parseAuthRequest } from "../domain/auth-request.js";
 import { withQuery } from "../domain/callback-policy.js";
-import { ConsentPage, HeadlessCodePage } from "../views/consent-page.js";
+import { ConsentPage } from "../views/consent-page.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { assertCsrf, csrfToken } from "./csrf.js";
 import { KeyportError } from "./errors.js";
 import { type FormFields, readForm, single } from "./form.js";
+import { redirectToCode } from "./headless-result.js";
 import { issueCode } from "./issue-code.js";
 
 /** `GET /auth` (consent page) and `POST /auth` (the user's decision). */
@@ -42,15 +43,14 @@ export function authorizeRoutes(deps: AppDeps) {
     }
     const decision = decisionOf(form);
     if (decision === "deny") {
-      if (!request.callback) throw new KeyportError(403, "You denied access. No key was created.");
+      if (!request.callback) return c.redirect("/auth/denied", 303);
       return c.redirect(
         withQuery(request.callback.url, { error: "access_denied", state: request.state }),
         303,
       );
     }
     const { code } = await issueCode(deps, user.id, request);
-    if (!request.callback)
-      return c.html(<HeadlessCodePage code={code} keyLabel={request.keyLabel} />);
+    if (!request.callback) return redirectToCode(c, deps, { code, keyLabel: request.keyLabel });
     return c.redirect(withQuery(request.callback.url, { code, state: request.state }), 303);
   });
 

@@ -105,3 +105,13 @@ export function HeadlessCodePage(props: { code: string; keyLabel: string }) {
     </Layout>
   );
 }
+
+/** Headless mode, denied: nothing was created. */
+export function HeadlessDeniedPage() {
+  return (
+    <Layout title="Access denied">
+      <h1>You denied access</h1>
+      <p>No key was created. You can close this page; the terminal that asked gets nothing.</p>
+    </Layout>
+  );
+}

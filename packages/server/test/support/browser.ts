@@ -153,8 +153,13 @@ export async function approve(browser: Browser, params: AuthParams): Promise<str
   }
   const answer = await browser.post("/auth", consentForm(consent.html, "approve"));
   if (params.callback_url === undefined) {
-    const code = /data-testid="code">([^<]+)</.exec(answer.html)?.[1]?.trim();
-    if (answer.status !== 200 || !code) throw new Error(`headless page: ${answer.html}`);
+    // Headless: 303 after the POST like every form, to a page that shows the code.
+    if (answer.status !== 303 || answer.location === undefined) {
+      throw new Error(`headless approve answered ${answer.status}: ${answer.html}`);
+    }
+    const page = await browser.get(new URL(answer.location, browser.baseUrl).pathname);
+    const code = /data-testid="code">([^<]+)</.exec(page.html)?.[1]?.trim();
+    if (page.status !== 200 || !code) throw new Error(`headless page: ${page.html}`);
     return code;
   }
   if (answer.status !== 303 || !answer.location) {
