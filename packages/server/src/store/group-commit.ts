@@ -93,18 +93,22 @@ export class GroupCommit {
     if (!sqlite) batch.sort((a, b) => compare(a.write.order ?? "", b.write.order ?? ""));
     const writes = batch.map((queued) => queued.write);
     let results: unknown[];
+    // Set once every write ran: a failure after that is the COMMIT's, whose outcome is unknown
+    // (the connection may have dropped after the server committed), so nothing is retried.
+    let written = false;
     try {
       if (sqlite && !sqlite.inTransaction) results = this.commitSqlite(sqlite, writes);
       else {
         results = await this.db.transaction().execute(async (trx) => {
           const done: unknown[] = [];
           for (const write of writes) done.push(await write.kysely(trx));
+          written = true;
           return done;
         });
       }
     } catch (error) {
-      if (batch.length === 1) {
-        batch[0]?.reject(error);
+      if (batch.length === 1 || written) {
+        for (const queued of batch) queued.reject(error);
         return;
       }
       // One bad write must not fail the others: each on its own.
