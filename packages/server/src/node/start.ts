@@ -4,7 +4,7 @@ import { type Clock, systemClock } from "../clock.js";
 import type { KeyportConfig } from "../config.js";
 import { randomToken } from "../domain/secrets.js";
 import { createApp } from "../http/app.js";
-import { openStore } from "../store/open.js";
+import { isPostgresUrl, openStore } from "../store/open.js";
 import type { Store } from "../store/store.js";
 
 /** A running Keyport server. */
@@ -28,6 +28,13 @@ export async function startServer(
   clock: Clock = systemClock,
 ): Promise<RunningServer> {
   const store = await openStore(config.database);
+  // A SQLite file has one server process: what is reserved at its start belongs to requests that
+  // died with the previous one. (Instances sharing PostgreSQL cannot know that; see README.)
+  if (!isPostgresUrl(config.database)) {
+    const released = await store.releaseReservations();
+    if (released > 0)
+      console.error(`Released the reservations of ${released} key(s) left by a crash`);
+  }
   const secret = await store.secret("csrf", () => randomToken());
   const app = createApp({ config, store, clock, secret });
   const sweeper = sweepExpired(store, clock);

@@ -260,6 +260,15 @@ export class KyselyStore implements Store {
     return Number(sessions.numDeletedRows) + Number(codes.numDeletedRows);
   }
 
+  async releaseReservations(): Promise<number> {
+    const result = await this.db
+      .updateTable("keys")
+      .set({ reserved_micros: 0 })
+      .where("reserved_micros", ">", 0)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   async secret(name: string, create: () => string): Promise<string> {
     await this.db
       .insertInto("settings")

@@ -184,6 +184,13 @@ export interface Store {
    */
   deleteExpired(now: Date, keepCodesMs: number): Promise<number>;
 
+  /**
+   * Releases every held reservation. Only for a start-up where no request can be in flight —
+   * one process on a SQLite file — after a crash left reservations of requests that died with it.
+   * Returns how many keys had some.
+   */
+  releaseReservations(): Promise<number>;
+
   /** Reads a named server secret, creating it with `create()` the first time (first writer wins). */
   secret(name: string, create: () => string): Promise<string>;
 
