@@ -173,6 +173,34 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       expect(await store.redeemCode(failed.codeHash, hex(), later(2), refuse)).toEqual(failed);
     });
 
+    it("two stores (two instances' pools) racing for one code: exactly one wins, one key", async () => {
+      // Within one store, group commit runs writes one after another, so only separate
+      // connections can race at the database; that is where consume-then-insert must hold.
+      const other = await openStore(database.url);
+      try {
+        for (let round = 0; round < 5; round++) {
+          const code = newCode();
+          await store.createCode(code);
+          const keys = Array.from({ length: 20 }, () => newKey());
+          const results = await Promise.all(
+            keys.map((key, i) =>
+              (i % 2 === 0 ? store : other).redeemCode(
+                code.codeHash,
+                key.hash,
+                later(1),
+                () => key,
+              ),
+            ),
+          );
+          expect(results.filter((result) => result !== undefined)).toHaveLength(1);
+          const stored = await Promise.all(keys.map((key) => store.findKey(key.hash)));
+          expect(stored.filter(Boolean)).toHaveLength(1);
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
     it("stores the minted key's fields", async () => {
       const code = newCode();
       await store.createCode(code);
