@@ -85,7 +85,8 @@ export async function exchangeCode(options: ExchangeCodeOptions): Promise<Exchan
     throw new ProtocolError('"key" is missing from the response', { cause: data });
   }
   if (userId != null && typeof userId !== "string") {
-    throw new ProtocolError('"user_id" must be a string', { cause: data });
+    // The response carries a live key: keep it out of an error that may well be logged.
+    throw new ProtocolError('"user_id" must be a string', { cause: { user_id: userId } });
   }
   return { key, userId: userId ?? undefined };
 }

@@ -107,6 +107,17 @@ describe("authorizationUrl", () => {
       () => authorizationUrl({ ...ok, codeChallengeMethod: m, baseUrl: "openrouter.ai" }),
       "baseUrl",
     );
+    // The verifier and the key must not cross a network in clear: http only on loopback.
+    for (const baseUrl of [
+      "http://keyport.example",
+      "http://localhost.evil.example",
+      "http://10.0.0.5",
+    ]) {
+      misuse(() => authorizationUrl({ ...ok, codeChallengeMethod: m, baseUrl }), "baseUrl");
+    }
+    for (const baseUrl of ["http://localhost:8787", "http://127.0.0.1", "http://[::1]:9/"]) {
+      expect(authorizationUrl({ ...ok, codeChallengeMethod: m, baseUrl })).toMatch(/\/auth\?/);
+    }
     misuse(
       () => authorizationUrl({ ...ok, codeChallengeMethod: m, keyLabel: "x".repeat(101) }),
       "keyLabel",

@@ -135,6 +135,11 @@ describe("exchangeCode: POST /api/v1/auth/keys", () => {
     await expect(exchange("no-key")).rejects.toThrow(/"key"/);
     await expect(exchange("numeric-key")).rejects.toThrow(ProtocolError);
     await expect(exchange("bad-user")).rejects.toThrow(/"user_id"/);
+    // The response held a live key: the error, which may be logged, does not carry it.
+    const error = await exchange("bad-user").catch((e: unknown) => e);
+    expect(
+      JSON.stringify({ cause: (error as Error).cause, message: (error as Error).message }),
+    ).not.toMatch(/sk-/);
   });
 
   it("refused connection → NetworkError with the cause", async () => {

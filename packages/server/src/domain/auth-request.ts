@@ -16,7 +16,7 @@ export interface AuthRequest {
   readonly state?: string;
 }
 
-/** Whether the problem lies with the callback itself (then nothing may redirect to it). */
+/** Why a request cannot be used: shown on an error page, never sent to the callback. */
 export type AuthRequestProblem = { readonly message: string };
 
 /** The query parameters of the wire contract, as they arrive. */
