@@ -145,20 +145,26 @@ describe.each(dialects)("POST /api/v1/auth/keys ($name)", (dialect) => {
       expect(answer).toEqual({ status: 400, body: INVALID_METHOD });
     });
 
-    it.each(["S512", "s256", "none", ""])(
-      "unknown code_challenge_method %j: 400",
-      async (method) => {
-        const { code, verifier } = await issue("S256");
-        const answer = await json(
-          await exchange(server.url, {
-            code,
-            code_verifier: verifier,
-            code_challenge_method: method,
-          }),
-        );
-        expect(answer).toEqual({ status: 400, body: INVALID_METHOD });
-      },
-    );
+    it.each(["S512", "s256", "none"])("unknown code_challenge_method %j: 400", async (method) => {
+      const { code, verifier } = await issue("S256");
+      const answer = await json(
+        await exchange(server.url, {
+          code,
+          code_verifier: verifier,
+          code_challenge_method: method,
+        }),
+      );
+      expect(answer).toEqual({ status: 400, body: INVALID_METHOD });
+    });
+
+    it("empty code_verifier and code_challenge_method count as absent", async () => {
+      const plain = await issue("none");
+      const empty = { code_verifier: "", code_challenge_method: "" };
+      expect((await exchange(server.url, { code: plain.code, ...empty })).status).toBe(200);
+      const challenged = await issue("S256");
+      const refused = await json(await exchange(server.url, { code: challenged.code, ...empty }));
+      expect(refused).toEqual({ status: 403, body: INVALID_CODE });
+    });
 
     it("a verifier sent for a code issued without a challenge: 403 (downgrade)", async () => {
       const { code } = await issue("none");

@@ -15,8 +15,17 @@ const INVALID_CODE = "Invalid code or code_verifier";
 
 const exchangeBody = z.object({
   code: z.string().min(1).max(512),
-  code_verifier: z.string().max(512).nullish(),
-  code_challenge_method: z.string().max(16).nullish(),
+  // Clients that skip PKCE often send the fields empty: "" means absent, as null does.
+  code_verifier: z
+    .string()
+    .max(512)
+    .nullish()
+    .transform((value) => value || undefined),
+  code_challenge_method: z
+    .string()
+    .max(16)
+    .nullish()
+    .transform((value) => value || undefined),
 });
 
 type ExchangeInput = z.output<typeof exchangeBody>;
@@ -60,7 +69,7 @@ export function exchangeRoutes(deps: AppDeps) {
 
 function checkMethodName(input: ExchangeInput): void {
   const method = input.code_challenge_method;
-  if (method != null && !isCodeChallengeMethod(method)) {
+  if (method !== undefined && !isCodeChallengeMethod(method)) {
     throw new KeyportError(400, "Invalid code_challenge_method");
   }
 }
@@ -88,8 +97,8 @@ function keyTerms(code: StoredCode, now: Date): KeyTerms {
  * needs its verifier.
  */
 function verifyPkce(code: StoredCode, input: ExchangeInput): KeyportError | undefined {
-  const verifier = input.code_verifier ?? undefined;
-  const method = input.code_challenge_method ?? undefined;
+  const verifier = input.code_verifier;
+  const method = input.code_challenge_method;
   if (!code.codeChallenge || !code.codeChallengeMethod) {
     if (verifier !== undefined || method !== undefined) return new KeyportError(403, INVALID_CODE);
     return undefined;
