@@ -41,6 +41,11 @@ export interface GatewayConfig {
   readonly maxBodyBytes: number;
   /** Worst-case completion tokens when neither the request nor the model sets a maximum. */
   readonly defaultMaxTokens: number;
+  /**
+   * Worst-case prompt tokens of one non-text content part (`image_url`, `input_audio`, `file`,
+   * …) on top of the body's bytes: such parts cost far more tokens than their bytes.
+   */
+  readonly nonTextPartTokens: number;
   /** Chat requests per key and minute (`0`: unlimited). */
   readonly rateLimit: number;
   /** Pause between the words `keyport/echo` streams (a demo that looks like a model). */
@@ -80,6 +85,7 @@ const schema = z.object({
   upstreamTimeoutMs: positive.default(120_000),
   gatewayMaxBodyBytes: positive.default(4 * 1024 * 1024),
   defaultMaxTokens: positive.default(4096),
+  nonTextPartTokens: positive.default(10_000),
   gatewayRateLimit: z.coerce.number().int().min(0).default(0),
   echoDelayMs: z.coerce.number().int().min(0).default(20),
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
@@ -104,6 +110,7 @@ const envNames: Record<keyof ConfigInput, string> = {
   upstreamTimeoutMs: "KEYPORT_UPSTREAM_TIMEOUT_MS",
   gatewayMaxBodyBytes: "KEYPORT_GATEWAY_MAX_BODY_BYTES",
   defaultMaxTokens: "KEYPORT_DEFAULT_MAX_TOKENS",
+  nonTextPartTokens: "KEYPORT_NON_TEXT_PART_TOKENS",
   gatewayRateLimit: "KEYPORT_GATEWAY_RATE_LIMIT",
   echoDelayMs: "KEYPORT_ECHO_DELAY_MS",
   shutdownGraceMs: "KEYPORT_SHUTDOWN_GRACE_MS",
@@ -175,6 +182,7 @@ export function parseConfig(
       upstreamTimeoutMs: v.upstreamTimeoutMs,
       maxBodyBytes: v.gatewayMaxBodyBytes,
       defaultMaxTokens: v.defaultMaxTokens,
+      nonTextPartTokens: v.nonTextPartTokens,
       rateLimit: v.gatewayRateLimit,
       echoDelayMs: v.echoDelayMs,
     }),

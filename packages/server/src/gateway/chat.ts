@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Context } from "hono";
-import { z } from "zod";
 import { fromMicros, usageAgainstLimit } from "../domain/credits.js";
 import type { AppDeps } from "../http/context.js";
 import { KeyportError } from "../http/errors.js";
@@ -15,86 +14,16 @@ import {
 } from "../http/node-body.js";
 import type { RateLimiter } from "../http/rate-limit.js";
 import { respond } from "../http/respond.js";
-import type { StoredKey } from "../store/store.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
 import { echoResponse } from "./echo.js";
-import {
-  costMicros,
-  estimateUsage,
-  priceMicros,
-  promptTokenBound,
-  readUsage,
-  type TokenUsage,
-} from "./pricing.js";
+import { costMicros, estimateUsage, readUsage, type TokenUsage } from "./pricing.js";
+import { planRequest } from "./request-plan.js";
+import { parseChatRequest } from "./request-validation.js";
 import { SseRelay } from "./sse-relay.js";
 import { callUpstream, readText, UpstreamCall } from "./upstream-call.js";
 
-const tokenCount = z.number().int().positive().nullish();
-
-/** The fields Keyport reads; everything else is forwarded untouched. */
-export const chatRequestSchema = z.looseObject({
-  model: z.string().min(1).max(200),
-  messages: z
-    .array(z.looseObject({ role: z.string().min(1).max(64), content: z.unknown().optional() }))
-    .min(1),
-  stream: z.boolean().nullish(),
-  max_tokens: tokenCount,
-  max_completion_tokens: tokenCount,
-  stream_options: z.looseObject({}).nullish(),
-});
-
-type ChatRequest = z.output<typeof chatRequestSchema>;
-
 /** Headers an app may send for OpenRouter's app attribution; passed on to upstreams. */
 const PASSED_HEADERS = ["http-referer", "x-title"] as const;
-
-/** What a request may cost at most, and the body the upstream gets. */
-export interface RequestPlan {
-  /** Completion tokens the request may produce. */
-  readonly maxTokens: number;
-  /** The worst-case cost held against the key while the request is in flight. */
-  readonly reserveMicros: number;
-  readonly upstreamBody: Record<string, unknown>;
-}
-
-/**
- * Works out a request's worst case: prompt tokens bounded by the body's size, completion tokens
- * by `max_completion_tokens`/`max_tokens` (clamped to the model's maximum), else the model's
- * maximum, else the configured default. A key with a limit gets that default sent upstream as
- * `max_tokens` when the request named none, so the upstream cannot outrun the reservation.
- */
-export function planRequest(
-  route: ModelRoute,
-  request: ChatRequest,
-  bodyBytes: number,
-  key: StoredKey,
-  defaultMaxTokens: number,
-): RequestPlan {
-  const body: Record<string, unknown> = { ...request, model: route.upstreamModel };
-  const field =
-    request.max_completion_tokens != null
-      ? "max_completion_tokens"
-      : request.max_tokens != null
-        ? "max_tokens"
-        : undefined;
-  let maxTokens: number;
-  if (field) {
-    maxTokens = request[field] as number;
-    if (route.maxTokens !== undefined && maxTokens > route.maxTokens) {
-      maxTokens = route.maxTokens;
-      body[field] = maxTokens;
-    }
-  } else {
-    maxTokens = route.maxTokens ?? defaultMaxTokens;
-    if (key.limitMicros !== null) body.max_tokens = maxTokens;
-  }
-  if (request.stream) body.stream_options = { ...request.stream_options, include_usage: true };
-  return {
-    maxTokens,
-    reserveMicros: priceMicros(route, promptTokenBound(bodyBytes), maxTokens),
-    upstreamBody: body,
-  };
-}
 
 /** What the chat-completions handler is built from. */
 export interface ChatDeps {
@@ -137,15 +66,22 @@ export function chatCompletions(deps: ChatDeps) {
       );
     deps.limiter?.hit(key.hash);
 
-    const plan = planRequest(route, request, bodyBytes, key, gateway.defaultMaxTokens);
+    const plan = planRequest(route, request, bodyBytes, key, gateway);
     const createdAt = app.clock();
     if (!(await app.store.reserveBudget(key.hash, plan.reserveMicros, createdAt))) {
       throw await refusal(key.hash, plan.reserveMicros);
     }
 
     const stream = request.stream === true;
-    const settle = (status: number, usage: TokenUsage, cost: number) =>
-      app.store.settleRequest({
+    const settle = (status: number, usage: TokenUsage, cost: number) => {
+      // Billed all the same; an upstream fee the plan did not foresee (OpenRouter's `usage.cost`
+      // includes web search, for one) is worth knowing about. Never names the key.
+      if (cost > plan.reserveMicros) {
+        console.error(
+          `keyport: a request to model ${JSON.stringify(route.id)} on upstream ${JSON.stringify(route.upstreamName)} cost ${fromMicros(cost)} credits, more than the ${fromMicros(plan.reserveMicros)} reserved`,
+        );
+      }
+      return app.store.settleRequest({
         reservedMicros: plan.reserveMicros,
         settledAt: app.clock(),
         record: {
@@ -163,6 +99,7 @@ export function chatCompletions(deps: ChatDeps) {
           createdAt,
         },
       });
+    };
 
     const outgoing = nodeOutgoing(c);
     const call = new UpstreamCall(gateway.upstreamTimeoutMs, outgoing ?? c.req.raw.signal);
@@ -244,7 +181,7 @@ export function chatCompletions(deps: ChatDeps) {
         (key.reservedMicros > 0
           ? ` (${fromMicros(key.reservedMicros)} held by requests in flight)`
           : "") +
-        ". Lower max_tokens or raise the key's limit.",
+        ". Lower max_tokens (or n) or raise the key's limit.",
       {},
       {
         limit_source: "key",
@@ -267,51 +204,6 @@ function passedHeaders(c: Context): Record<string, string> {
     if (value) headers[name] = value;
   }
   return headers;
-}
-
-/** Parses and checks a chat request; malformed JSON and wrong types get a `400` naming the field. */
-function parseChatRequest(text: string): ChatRequest {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new KeyportError(400, "Request body must be JSON");
-  }
-  // The common case, checked by hand as strictly as the schema; anything else goes through the
-  // schema, which names what is wrong.
-  if (plainlyValid(body)) return body;
-  const parsed = chatRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join(".") || "body";
-    throw new KeyportError(400, `Invalid ${field}: ${issue?.message ?? "malformed"}`);
-  }
-  return parsed.data;
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
-const isTokenCount = (value: unknown) =>
-  value == null || (Number.isSafeInteger(value) && (value as number) > 0);
-
-/** Whether `body` passes `chatRequestSchema` (a shortcut that never accepts what it refuses). */
-export function plainlyValid(body: unknown): body is ChatRequest {
-  if (!isRecord(body)) return false;
-  const { model, messages, stream, stream_options } = body;
-  if (typeof model !== "string" || model.length < 1 || model.length > 200) return false;
-  if (!Array.isArray(messages) || messages.length < 1) return false;
-  for (const message of messages) {
-    if (!isRecord(message)) return false;
-    const role = message.role;
-    if (typeof role !== "string" || role.length < 1 || role.length > 64) return false;
-  }
-  return (
-    (stream == null || typeof stream === "boolean") &&
-    isTokenCount(body.max_tokens) &&
-    isTokenCount(body.max_completion_tokens) &&
-    (stream_options == null || isRecord(stream_options))
-  );
 }
 
 async function readCompletion(

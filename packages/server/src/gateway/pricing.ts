@@ -39,12 +39,14 @@ export function costMicros(prices: Prices, usage: TokenUsage): number {
 }
 
 /**
- * An upper bound on a request's prompt tokens without a tokenizer: its body's UTF-8 length.
- * Byte-level BPE tokenizers never make more tokens than bytes of text, and the JSON syntax
- * around the messages more than covers the few tokens chat templates add per message.
+ * An upper bound on a request's prompt tokens without a tokenizer: its body's UTF-8 length,
+ * plus `tokensPerPart` for each non-text content part (an image, audio or file costs far more
+ * tokens than its bytes — a URL of 40 bytes can be a 1,000-token image). Byte-level BPE
+ * tokenizers never make more tokens than bytes of text, and the JSON syntax around the messages
+ * more than covers the few tokens chat templates add per message.
  */
-export function promptTokenBound(bodyBytes: number): number {
-  return bodyBytes;
+export function promptTokenBound(bodyBytes: number, nonTextParts = 0, tokensPerPart = 0): number {
+  return bodyBytes + nonTextParts * tokensPerPart;
 }
 
 /**

@@ -54,6 +54,15 @@ describe("upstreams configuration", () => {
     expect(() => parseConfig({ upstreams: "[{}]" }, {})).toThrow(/--upstreams/);
     expect(Secret.name).toBe("Secret");
   });
+
+  it("takes the worst case of a non-text content part from KEYPORT_NON_TEXT_PART_TOKENS", () => {
+    expect(parseConfig({}, {}).gateway.nonTextPartTokens).toBe(10_000);
+    const env = { KEYPORT_NON_TEXT_PART_TOKENS: "2500" };
+    expect(parseConfig({}, env).gateway.nonTextPartTokens).toBe(2500);
+    expect(() => parseConfig({}, { KEYPORT_NON_TEXT_PART_TOKENS: "0" })).toThrow(
+      /KEYPORT_NON_TEXT_PART_TOKENS/,
+    );
+  });
 });
 
 describe("usage windows (UTC; weeks from Monday, as OpenRouter counts)", () => {

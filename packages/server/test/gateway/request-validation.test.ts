@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chatRequestSchema, plainlyValid } from "../../src/gateway/chat.js";
+import { chatRequestSchema, plainlyValid } from "../../src/gateway/request-validation.js";
 
 const message = { role: "user", content: "hi" };
 const base = { model: "m", messages: [message] };
@@ -37,6 +37,15 @@ const bodies: unknown[] = [
     { ...base, max_tokens: value },
     { ...base, max_completion_tokens: value },
   ]),
+  ...[1_000_000, 1_000_001].flatMap((value) => [
+    { ...base, max_tokens: value },
+    { ...base, max_completion_tokens: value },
+  ]),
+  ...[1, 2, 128, null, 0, -1, 129, 1.5, 1e20, "2", true, {}].flatMap((value) => [
+    { ...base, n: value },
+    { ...base, best_of: value },
+  ]),
+  { ...base, n: 4, best_of: 8, max_tokens: 10, max_completion_tokens: 20 },
   { ...base, stream_options: [] },
   { ...base, stream_options: "yes" },
   { ...base, stream_options: null },

@@ -24,7 +24,8 @@ export interface SeenRequest {
 
 /**
  * A real OpenAI-compatible upstream on 127.0.0.1 whose behaviour is picked by the model name
- * (`fake/chat`, `fake/endless`, `fake/stall`, …). It records every request and every abort.
+ * (`fake/chat`, `fake/endless`, `fake/stall`, `fake/greedy`, …). It records every request and
+ * every abort.
  */
 export interface FakeUpstream {
   readonly url: string;
@@ -57,6 +58,17 @@ function completion(model: string, usage: Record<string, unknown> | undefined = 
     ],
     ...(usage ? { usage } : {}),
   };
+}
+
+/**
+ * What `fake/greedy` bills, as llama.cpp or Ollama would: every one of the `n` choices runs to
+ * `max_tokens` (the only token field it reads), and with none it runs until the context is full.
+ */
+function greedyUsage(body: Record<string, unknown>) {
+  const choices = typeof body.n === "number" ? body.n : 1;
+  const perChoice = typeof body.max_tokens === "number" ? body.max_tokens : 100_000;
+  const completion_tokens = choices * perChoice;
+  return { prompt_tokens: 10, completion_tokens, total_tokens: 10 + completion_tokens };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -115,6 +127,9 @@ export async function startUpstream(options: { stallMs?: number } = {}): Promise
       case "fake/cost":
         if (!body.stream) return json(200, completion(model, { ...USAGE, cost: 0.0042 }));
         break;
+      case "fake/greedy":
+        if (!body.stream) return json(200, completion(model, greedyUsage(body)));
+        break;
       case "fake/no-usage":
         if (!body.stream) return json(200, completion(model, undefined));
         break;
@@ -159,7 +174,12 @@ export async function startUpstream(options: { stallMs?: number } = {}): Promise
       res.write(
         chunk(model, {
           choices: [],
-          usage: model === "fake/cost" ? { ...USAGE, cost: 0.0042 } : USAGE,
+          usage:
+            model === "fake/cost"
+              ? { ...USAGE, cost: 0.0042 }
+              : model === "fake/greedy"
+                ? greedyUsage(body)
+                : USAGE,
         }),
       );
     }
@@ -204,6 +224,7 @@ export const FAKE_MODELS = [
   "fake/endless",
   "fake/stall",
   "fake/die",
+  "fake/greedy",
 ];
 
 /** A Keyport server wired to the fake upstream (and to an unreachable one, `dead/model`). */
