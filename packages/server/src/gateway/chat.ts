@@ -155,12 +155,17 @@ export function chatCompletions(deps: ChatDeps) {
       readUsage(completion.usage) ?? estimateUsage(bodyBytes, completionChars(completion), 0);
     const cost = costMicros(route, usage);
     completion.usage = withCost(completion.usage, usage, cost);
-    try {
-      await settle(200, usage, cost);
-    } catch (error) {
-      // The upstream did the work and the reservation still holds the worst case: answer anyway.
-      console.error("keyport: settling a request failed", error);
-    }
+    const settled = () =>
+      settle(200, usage, cost).catch((error: unknown) => {
+        // The upstream did the work and the reservation still holds the worst case: answer anyway.
+        console.error("keyport: settling a request failed", error);
+      });
+    // Where writes run inline (SQLite), answer first and settle in the event loop's next check
+    // phase: off the answer's critical path, yet committed before any later request is read, so
+    // the client's next call (GET /api/v1/key) already sees the usage. The reservation holds the
+    // worst case until then. Elsewhere the answer waits for the settle's commit.
+    if (app.store.writesInline) setImmediate(settled);
+    else await settled();
     return respond(
       c,
       c.body(JSON.stringify(completion), 200, { "Content-Type": "application/json" }),

@@ -163,6 +163,11 @@ export class GatewayQueries {
     }
   }
 
+  /** SQLite through the synchronous runner: see `Store.writesInline`. */
+  get writesInline(): boolean {
+    return this.sqlite !== undefined;
+  }
+
   /** No other request of this process in flight and nothing queued: nothing to batch with. */
   private alone(): boolean {
     return this.inFlight === 0 && this.group.idle;

@@ -233,6 +233,10 @@ export class KyselyStore implements Store {
     return this.gateway.reserveBudget(keyHash, micros, now);
   }
 
+  get writesInline(): boolean {
+    return this.gateway.writesInline;
+  }
+
   settleRequest(settlement: Settlement): Promise<void> {
     return this.gateway.settleRequest(settlement);
   }

@@ -174,6 +174,12 @@ export interface Store {
    * request record.
    */
   settleRequest(settlement: Settlement): Promise<void>;
+  /**
+   * Whether writes run in this process, synchronously, in call order (one process on a SQLite
+   * file): then a settle scheduled right after an answer is written is committed before any
+   * later request is read, and the answer need not wait for it.
+   */
+  readonly writesInline: boolean;
   /** A key's most recent request records, newest first. */
   listRequests(keyHash: string, limit: number): Promise<RequestRecord[]>;
 
