@@ -1,11 +1,11 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { fromMicros, usageAgainstLimit, usageInWindows } from "../domain/credits.js";
 import { looksLikeKey } from "../domain/keys.js";
 import { sha256Hex } from "../domain/secrets.js";
 import type { StoredKey } from "../store/store.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { KeyportError } from "./errors.js";
+import { keyView } from "./key-view.js";
 
 /**
  * The key a request authenticates with (`Authorization: Bearer sk-kp-v1-…`); `401` when it is
@@ -31,30 +31,14 @@ export function keyApiRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   app.get("/api/v1/key", async (c) => {
     const key = await authenticateKey(c, deps);
-    const now = deps.clock();
-    const usage = fromMicros(key.usageMicros);
-    const windows = usageInWindows(key.counters, now);
-    const limit = key.limitMicros === null ? null : fromMicros(key.limitMicros);
-    const remaining =
-      key.limitMicros === null
-        ? null
-        : fromMicros(Math.max(0, key.limitMicros - usageAgainstLimit(key, now)));
+    // The caller's own key: everything the management API shows of it but its hash.
+    const { hash: _hash, ...view } = keyView(key, deps.clock());
     return c.json({
       data: {
-        label: key.label,
-        limit,
-        limit_remaining: remaining,
-        limit_reset: key.limitReset,
-        usage,
-        usage_daily: fromMicros(windows.daily),
-        usage_weekly: fromMicros(windows.weekly),
-        usage_monthly: fromMicros(windows.monthly),
+        ...view,
         is_free_tier: false,
         is_management_key: key.isManagement,
         is_provisioning_key: key.isManagement,
-        disabled: key.disabled,
-        expires_at: key.expiresAt?.toISOString() ?? null,
-        created_at: key.createdAt.toISOString(),
       },
     });
   });
