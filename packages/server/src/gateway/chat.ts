@@ -73,7 +73,12 @@ export function chatCompletions(deps: ChatDeps) {
     }
 
     const stream = request.stream === true;
-    const settle = (status: number, usage: TokenUsage, cost: number) => {
+    const settle = (
+      status: number,
+      usage: TokenUsage,
+      cost: number,
+      options?: { answerFirst?: boolean },
+    ) => {
       // Billed all the same; an upstream fee the plan did not foresee (OpenRouter's `usage.cost`
       // includes web search, for one) is worth knowing about. Never names the key.
       if (cost > plan.reserveMicros) {
@@ -81,24 +86,27 @@ export function chatCompletions(deps: ChatDeps) {
           `keyport: a request to model ${JSON.stringify(route.id)} on upstream ${JSON.stringify(route.upstreamName)} cost ${fromMicros(cost)} credits, more than the ${fromMicros(plan.reserveMicros)} reserved`,
         );
       }
-      return app.store.settleRequest({
-        reservedMicros: plan.reserveMicros,
-        settledAt: app.clock(),
-        record: {
-          id: randomUUID(),
-          keyHash: key.hash,
-          model: route.id,
-          upstream: route.upstreamName,
-          streamed: stream,
-          status,
-          promptTokens: usage.promptTokens,
-          completionTokens: usage.completionTokens,
-          costMicros: cost,
-          usageEstimated: usage.estimated,
-          durationMs: Math.round(performance.now() - startedAt),
-          createdAt,
+      return app.store.settleRequest(
+        {
+          reservedMicros: plan.reserveMicros,
+          settledAt: app.clock(),
+          record: {
+            id: randomUUID(),
+            keyHash: key.hash,
+            model: route.id,
+            upstream: route.upstreamName,
+            streamed: stream,
+            status,
+            promptTokens: usage.promptTokens,
+            completionTokens: usage.completionTokens,
+            costMicros: cost,
+            usageEstimated: usage.estimated,
+            durationMs: Math.round(performance.now() - startedAt),
+            createdAt,
+          },
         },
-      });
+        options,
+      );
     };
 
     const outgoing = nodeOutgoing(c);
@@ -155,17 +163,13 @@ export function chatCompletions(deps: ChatDeps) {
       readUsage(completion.usage) ?? estimateUsage(bodyBytes, completionChars(completion), 0);
     const cost = costMicros(route, usage);
     completion.usage = withCost(completion.usage, usage, cost);
-    const settled = () =>
-      settle(200, usage, cost).catch((error: unknown) => {
-        // The upstream did the work and the reservation still holds the worst case: answer anyway.
-        console.error("keyport: settling a request failed", error);
-      });
-    // Where writes run inline (SQLite), answer first and settle in the event loop's next check
-    // phase: off the answer's critical path, yet committed before any later request is read, so
-    // the client's next call (GET /api/v1/key) already sees the usage. The reservation holds the
-    // worst case until then. Elsewhere the answer waits for the settle's commit.
-    if (app.store.writesInline) setImmediate(settled);
-    else await settled();
+    try {
+      // A lone request on SQLite answers before its settle, which commits right after.
+      await settle(200, usage, cost, { answerFirst: true });
+    } catch (error) {
+      // The upstream did the work and the reservation still holds the worst case: answer anyway.
+      console.error("keyport: settling a request failed", error);
+    }
     return respond(
       c,
       c.body(JSON.stringify(completion), 200, { "Content-Type": "application/json" }),

@@ -136,20 +136,35 @@ export class GatewayQueries {
   }
 
   /**
-   * Settles in the next group commit (or at once when no other request is in flight); resolves
-   * once the settlement's transaction has committed.
+   * Settles in the next group commit, or at once when no other request is in flight; resolves
+   * once the settlement's transaction has committed. With `answerFirst`, a settle that would run
+   * at once runs in the event loop's next check phase instead and the promise resolves now: the
+   * answer goes out first, and the settle still commits before any later request is read.
    */
-  settleRequest(settlement: Settlement): Promise<void> {
-    this.inFlight = Math.max(0, this.inFlight - 1);
+  settleRequest(settlement: Settlement, options: { answerFirst?: boolean } = {}): Promise<void> {
     const write = this.settleWrite(settlement);
-    if (this.sqlite && this.alone()) {
-      try {
-        return Promise.resolve(this.group.runNow(write));
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    const alone = this.sqlite !== undefined && this.inFlight <= 1 && this.group.idle;
+    if (alone && options.answerFirst) {
+      // Still in flight until written, so a shutdown waits for it.
+      setImmediate(() => {
+        this.inFlight = Math.max(0, this.inFlight - 1);
+        const written = this.group.idle ? this.runNow(write) : this.group.submit(write);
+        written.catch((error: unknown) =>
+          console.error("keyport: settling a request failed", error),
+        );
+      });
+      return Promise.resolve();
     }
-    return this.group.submit(write);
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    return alone ? this.runNow(write) : this.group.submit(write);
+  }
+
+  private runNow(write: BatchedWrite<void>): Promise<void> {
+    try {
+      return Promise.resolve(this.group.runNow(write));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -161,11 +176,6 @@ export class GatewayQueries {
     while (this.inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-  }
-
-  /** SQLite through the synchronous runner: see `Store.writesInline`. */
-  get writesInline(): boolean {
-    return this.sqlite !== undefined;
   }
 
   /** No other request of this process in flight and nothing queued: nothing to batch with. */

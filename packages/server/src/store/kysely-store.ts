@@ -233,12 +233,8 @@ export class KyselyStore implements Store {
     return this.gateway.reserveBudget(keyHash, micros, now);
   }
 
-  get writesInline(): boolean {
-    return this.gateway.writesInline;
-  }
-
-  settleRequest(settlement: Settlement): Promise<void> {
-    return this.gateway.settleRequest(settlement);
+  settleRequest(settlement: Settlement, options?: { answerFirst?: boolean }): Promise<void> {
+    return this.gateway.settleRequest(settlement, options);
   }
 
   async listRequests(keyHash: string, limit: number): Promise<RequestRecord[]> {

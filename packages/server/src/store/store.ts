@@ -171,15 +171,12 @@ export interface Store {
   /**
    * In one transaction: releases the reservation, adds the real cost to the key's total and to
    * its day/week/month counters (restarting any whose window has rolled over), and stores the
-   * request record.
+   * request record. `answerFirst`: where the write would run synchronously at once (a lone
+   * request on SQLite), it runs in the event loop's next check phase and the promise resolves at
+   * once — the answer goes out first, and the write still commits before any later request is
+   * read. Elsewhere the promise waits for the commit as usual.
    */
-  settleRequest(settlement: Settlement): Promise<void>;
-  /**
-   * Whether writes run in this process, synchronously, in call order (one process on a SQLite
-   * file): then a settle scheduled right after an answer is written is committed before any
-   * later request is read, and the answer need not wait for it.
-   */
-  readonly writesInline: boolean;
+  settleRequest(settlement: Settlement, options?: { answerFirst?: boolean }): Promise<void>;
   /** A key's most recent request records, newest first. */
   listRequests(keyHash: string, limit: number): Promise<RequestRecord[]>;
 
