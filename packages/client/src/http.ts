@@ -20,6 +20,7 @@ export type ErrorMapper = (
 /** A JSON object: the only kind of value the core narrows field by field. */
 export type JsonObject = Record<string, unknown>;
 
+/** Narrows untrusted JSON to a plain object, field by field from there. */
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -15,6 +15,7 @@ export interface BrowserEnvironment {
   fetch?: FetchLike;
 }
 
+/** The injected browser objects, or the page's own where none were given. */
 export function resolveEnvironment(options: BrowserEnvironment) {
   return {
     storage: options.storage ?? sessionStorage,

@@ -6,9 +6,11 @@ import type { RequestRecord, StoredCode, StoredKey, User } from "./store.js";
 
 /** Dates as stored: integer milliseconds since the epoch. */
 export const ms = (date: Date) => date.getTime();
+/** An optional date as stored (`null` stays `null`). */
 export const msOrNull = (date: Date | null) => (date ? date.getTime() : null);
 const dateOrNull = (millis: number | null) => (millis === null ? null : new Date(Number(millis)));
 
+/** Row mappers: a table row as the domain type the `Store` contract speaks. */
 export function toUser(row: Selectable<UsersTable>): User {
   return {
     id: row.id,
@@ -18,6 +20,7 @@ export function toUser(row: Selectable<UsersTable>): User {
   };
 }
 
+/** A `codes` row as a `StoredCode`. */
 export function toCode(row: Selectable<CodesTable>): StoredCode {
   return {
     codeHash: row.code_hash,
@@ -34,6 +37,7 @@ export function toCode(row: Selectable<CodesTable>): StoredCode {
   };
 }
 
+/** A `keys` row as a `StoredKey`, usage counters included. */
 export function toKey(row: Selectable<KeysTable>): StoredKey {
   return {
     hash: row.hash,
@@ -59,6 +63,7 @@ export function toKey(row: Selectable<KeysTable>): StoredKey {
   };
 }
 
+/** A `requests` row as a `RequestRecord`. */
 export function toRequestRecord(row: Selectable<RequestsTable>): RequestRecord {
   return {
     id: row.id,

@@ -3,6 +3,7 @@ import type { Generated } from "kysely";
 /** Timestamps are integer milliseconds since the epoch (UTC) in every dialect. */
 type Millis = number;
 
+/** Accounts; `email` is unique and stored lower-cased. */
 export interface UsersTable {
   id: string;
   email: string;
@@ -10,6 +11,7 @@ export interface UsersTable {
   created_at: Millis;
 }
 
+/** Signed-in browser sessions, by the SHA-256 of their cookie value. */
 export interface SessionsTable {
   id_hash: string;
   user_id: string;
@@ -17,6 +19,7 @@ export interface SessionsTable {
   expires_at: Millis;
 }
 
+/** Authorization codes, by their SHA-256; consumed once, kept a day past expiry. */
 export interface CodesTable {
   code_hash: string;
   user_id: string;
@@ -34,6 +37,7 @@ export interface CodesTable {
   key_hash: string | null;
 }
 
+/** API keys, by the SHA-256 of the key; credits in micro-credits. */
 export interface KeysTable {
   hash: string;
   user_id: string;
@@ -71,6 +75,7 @@ export interface RequestsTable {
   created_at: Millis;
 }
 
+/** Named server secrets (the CSRF secret). */
 export interface SettingsTable {
   name: string;
   value: string;
