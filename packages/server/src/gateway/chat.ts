@@ -68,7 +68,9 @@ export function chatCompletions(deps: ChatDeps) {
 
     const plan = planRequest(route, request, bodyBytes, key, gateway);
     const createdAt = app.clock();
-    if (!(await app.store.reserveBudget(key.hash, plan.reserveMicros, createdAt))) {
+    // The request's record id also names its reservation until the settle.
+    const requestId = randomUUID();
+    if (!(await app.store.reserveBudget(key.hash, plan.reserveMicros, createdAt, requestId))) {
       throw await refusal(key.hash, plan.reserveMicros);
     }
 
@@ -91,7 +93,7 @@ export function chatCompletions(deps: ChatDeps) {
           reservedMicros: plan.reserveMicros,
           settledAt: app.clock(),
           record: {
-            id: randomUUID(),
+            id: requestId,
             keyHash: key.hash,
             model: route.id,
             upstream: route.upstreamName,

@@ -89,15 +89,21 @@ function stopListening(server: ServerType, graceMs: number): Promise<void> {
   });
 }
 
-const SWEEP_EVERY_MS = 60 * 60_000;
+const SWEEP_EVERY_MS = 10 * 60_000;
 /** A replay a day after a code expired still revokes the key it minted. */
 const KEEP_EXPIRED_CODES_MS = 24 * 60 * 60_000;
 
-/** Deletes expired sessions and codes now and every hour, so the tables do not grow forever. */
+/**
+ * Deletes expired sessions and codes and releases expired reservation leases, now and every ten
+ * minutes, so the tables do not grow forever and a crashed instance's budget holds end.
+ */
 function sweepExpired(store: Store, clock: Clock): NodeJS.Timeout {
   const sweep = () => {
     store.deleteExpired(clock(), KEEP_EXPIRED_CODES_MS).catch((error: unknown) => {
       console.error("Deleting expired sessions and codes failed:", error);
+    });
+    store.expireLeases(clock()).catch((error: unknown) => {
+      console.error("Releasing expired reservations failed:", error);
     });
   };
   sweep();

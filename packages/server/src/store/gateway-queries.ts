@@ -7,6 +7,12 @@ import { type SqliteRunner, sqliteRunnerOf } from "./sqlite-runner.js";
 import type { Settlement } from "./store.js";
 
 /**
+ * How long a reservation's lease lasts on a shared database: far beyond any request's life
+ * (streams included), so only a request that died with its instance ever outlives it.
+ */
+const LEASE_MS = 60 * 60_000;
+
+/**
  * The gateway's statements on any Kysely dialect: the key lookup, the reservation (one
  * conditional UPDATE: the overspend guarantee, DESIGN invariant 8) and the settle. Writes are
  * group-committed: those that arrive while other requests are in flight go into one transaction
@@ -23,12 +29,18 @@ export class GatewayQueries {
   /** Reservations this process made and has not settled yet: are other requests in flight? */
   private inFlight = 0;
   private readonly sqlite: SqliteRunner | undefined;
+  /** On a shared database (PostgreSQL) each reservation also holds a lease row. */
+  private readonly leases: boolean;
+  private readonly reserveLeaseQuery: Precompiled<{ id: string }>;
+  private readonly releaseLeaseQuery: Precompiled<{ micros: number }>;
+  private readonly expireLeasesQuery: Precompiled<unknown>;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly group: GroupCommit,
   ) {
     this.sqlite = sqliteRunnerOf(db);
+    this.leases = this.sqlite === undefined;
     this.findKeyQuery = new Precompiled(
       db.selectFrom("keys").selectAll().where("hash", "=", param<string>("hash")).compile(),
     );
@@ -53,6 +65,40 @@ export class GatewayQueries {
         )
         .returning("hash")
         .compile(),
+    );
+    // PostgreSQL: the conditional UPDATE and its lease in one statement.
+    this.reserveLeaseQuery = new Precompiled(
+      sql<{ id: string }>`WITH reserved AS (${db
+        .updateTable("keys")
+        .set((eb) => ({ reserved_micros: eb("reserved_micros", "+", micros) }))
+        .where("hash", "=", param<string>("hash"))
+        .where("revoked_at", "is", null)
+        .where("disabled", "=", 0)
+        .where(
+          sql<boolean>`(limit_micros IS NULL OR ${usageInLimitWindow} + reserved_micros + ${micros} <= limit_micros)`,
+        )
+        .returning(
+          "hash",
+        )}) INSERT INTO reservations (id, key_hash, micros, expires_at) SELECT ${param("id")}, hash, ${micros}, ${param("expiresAt")} FROM reserved RETURNING id`.compile(
+        db,
+      ),
+    );
+    this.releaseLeaseQuery = new Precompiled(
+      db
+        .deleteFrom("reservations")
+        .where("id", "=", param<string>("id"))
+        .returning("micros")
+        .compile(),
+    );
+    // Leases past their expiry belong to requests that died with their instance: each is
+    // deleted exactly once (here or by its settle), and only then subtracted from its key.
+    this.expireLeasesQuery = new Precompiled(
+      sql`WITH expired AS (
+        DELETE FROM reservations WHERE expires_at <= ${param("now")} RETURNING key_hash, micros
+      ), totals AS (SELECT key_hash, sum(micros) AS micros FROM expired GROUP BY key_hash)
+      UPDATE keys SET reserved_micros = CASE WHEN keys.reserved_micros > totals.micros
+        THEN keys.reserved_micros - totals.micros ELSE 0 END
+      FROM totals WHERE keys.hash = totals.key_hash`.compile(db),
     );
 
     // Each counter restarts at `cost` when its window rolled over, in the same statement that
@@ -112,15 +158,29 @@ export class GatewayQueries {
     return (await this.rows(this.findKeyQuery.bind({ hash })))[0];
   }
 
-  async reserveBudget(keyHash: string, micros: number, now: Date): Promise<boolean> {
+  async reserveBudget(
+    keyHash: string,
+    micros: number,
+    now: Date,
+    leaseId: string,
+  ): Promise<boolean> {
     const starts = windowStarts(now);
-    const query = this.reserveQuery.bind({
+    const values = {
       hash: keyHash,
       micros,
       day: starts.day,
       week: starts.week,
       month: starts.month,
-    });
+    };
+    if (this.leases) {
+      const expiresAt = now.getTime() + LEASE_MS;
+      const leased = await this.rows(
+        this.reserveLeaseQuery.bind({ ...values, id: leaseId, expiresAt }),
+      );
+      if (leased.length > 0) this.inFlight += 1;
+      return leased.length > 0;
+    }
+    const query = this.reserveQuery.bind(values);
     // On SQLite a reservation joins the group commit while other requests are in flight (still
     // its own conditional UPDATE); on PostgreSQL it runs on its own, so no row lock is held for a
     // whole batch.
@@ -184,8 +244,12 @@ export class GatewayQueries {
   }
 
   private settleWrite(settlement: Settlement): BatchedWrite<void> {
-    const key = this.settleKey(settlement);
+    const key = this.settleKey(settlement, settlement.reservedMicros);
     const record = this.insertRequest(settlement);
+    const release = this.leases
+      ? this.releaseLeaseQuery.bind({ id: settlement.record.id })
+      : undefined;
+    const settleKey = (reserved: number) => this.settleKey(settlement, reserved);
     return {
       order: settlement.record.keyHash,
       sqlite(runner) {
@@ -193,17 +257,29 @@ export class GatewayQueries {
         runner.run(record.sql, record.parameters);
       },
       async kysely(trx) {
-        await trx.executeQuery(key);
+        // With leases, only what this settle's own lease still held is released: a lease the
+        // sweeper expired has been released already.
+        const reserved = release
+          ? Number((await trx.executeQuery(release)).rows[0]?.micros ?? 0)
+          : settlement.reservedMicros;
+        await trx.executeQuery(release ? settleKey(reserved) : key);
         await trx.executeQuery(record);
       },
     };
   }
 
-  private settleKey({ reservedMicros, record, settledAt }: Settlement): CompiledQuery<unknown> {
+  /** Releases leases past their expiry (a shared database's crashed instances); their count. */
+  async expireLeases(now: Date): Promise<number> {
+    if (!this.leases) return 0;
+    const result = await this.db.executeQuery(this.expireLeasesQuery.bind({ now: now.getTime() }));
+    return Number(result.numAffectedRows ?? 0);
+  }
+
+  private settleKey({ record, settledAt }: Settlement, reserved: number): CompiledQuery<unknown> {
     const starts = windowStarts(settledAt);
     return this.settleKeyQuery.bind({
       hash: record.keyHash,
-      reserved: reservedMicros,
+      reserved,
       cost: record.costMicros,
       day: starts.day,
       week: starts.week,

@@ -229,8 +229,12 @@ export class KyselyStore implements Store {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  reserveBudget(keyHash: string, micros: number, now: Date): Promise<boolean> {
-    return this.gateway.reserveBudget(keyHash, micros, now);
+  reserveBudget(keyHash: string, micros: number, now: Date, leaseId: string): Promise<boolean> {
+    return this.gateway.reserveBudget(keyHash, micros, now, leaseId);
+  }
+
+  expireLeases(now: Date): Promise<number> {
+    return this.gateway.expireLeases(now);
   }
 
   settleRequest(settlement: Settlement, options?: { answerFirst?: boolean }): Promise<void> {

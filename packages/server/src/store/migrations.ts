@@ -98,6 +98,24 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "2026-11-27-003-reservation-leases": {
+    async up(db: Kysely<unknown>) {
+      // One row per reservation held on a shared database (PostgreSQL): a crashed instance's
+      // reservations expire instead of holding their keys' budgets forever.
+      await db.schema
+        .createTable("reservations")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("key_hash", "text", (c) => c.notNull())
+        .addColumn("micros", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("reservations_expires_at")
+        .on("reservations")
+        .column("expires_at")
+        .execute();
+    },
+  },
 };
 
 /** Hands Kysely's migrator the migrations compiled into this build. */

@@ -59,6 +59,14 @@ export interface KeysTable {
   month_micros: Generated<number>;
 }
 
+/** A reservation held on a shared database, until its request settles or its lease expires. */
+export interface ReservationsTable {
+  id: string;
+  key_hash: string;
+  micros: number;
+  expires_at: Millis;
+}
+
 /** One metered chat completion. */
 export interface RequestsTable {
   id: string;
@@ -89,4 +97,5 @@ export interface Database {
   keys: KeysTable;
   settings: SettingsTable;
   requests: RequestsTable;
+  reservations: ReservationsTable;
 }

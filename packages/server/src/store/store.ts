@@ -165,9 +165,15 @@ export interface Store {
    * Holds `micros` against the key's limit in one conditional UPDATE: it succeeds only while the
    * key is live (not revoked or disabled) and its usage in the current limit window plus what is
    * already reserved plus `micros` stays within the limit. Concurrent calls cannot overspend.
-   * Returns whether the reservation was made.
+   * Returns whether the reservation was made. `leaseId` names it until it is settled.
    */
-  reserveBudget(keyHash: string, micros: number, now: Date): Promise<boolean>;
+  reserveBudget(keyHash: string, micros: number, now: Date, leaseId: string): Promise<boolean>;
+  /**
+   * On a shared database (PostgreSQL) every reservation also holds a lease, `leaseId` (the
+   * request's record id; its settle ends the lease). Releases the leases past their expiry —
+   * reservations of requests that died with their instance — and returns how many keys had some.
+   */
+  expireLeases(now: Date): Promise<number>;
   /**
    * In one transaction: releases the reservation, adds the real cost to the key's total and to
    * its day/week/month counters (restarting any whose window has rolled over), and stores the
