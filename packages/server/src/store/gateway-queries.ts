@@ -53,35 +53,24 @@ export class GatewayQueries {
       WHEN 'weekly' THEN (CASE WHEN week_start = ${param("week")} THEN week_micros ELSE 0 END)
       WHEN 'monthly' THEN (CASE WHEN month_start = ${param("month")} THEN month_micros ELSE 0 END)
       ELSE usage_micros END`;
-    this.reserveQuery = new Precompiled(
-      db
-        .updateTable("keys")
-        .set((eb) => ({ reserved_micros: eb("reserved_micros", "+", micros) }))
-        .where("hash", "=", param<string>("hash"))
-        .where("revoked_at", "is", null)
-        .where("disabled", "=", 0)
-        .where(
-          sql<boolean>`(limit_micros IS NULL OR ${usageInLimitWindow} + reserved_micros + ${micros} <= limit_micros)`,
-        )
-        .returning("hash")
-        .compile(),
-    );
-    // PostgreSQL: the conditional UPDATE and its lease in one statement.
+    // The overspend guarantee, DESIGN invariant 8: one conditional UPDATE.
+    const reserve = db
+      .updateTable("keys")
+      .set((eb) => ({ reserved_micros: eb("reserved_micros", "+", micros) }))
+      .where("hash", "=", param<string>("hash"))
+      .where("revoked_at", "is", null)
+      .where("disabled", "=", 0)
+      .where(
+        sql<boolean>`(limit_micros IS NULL OR ${usageInLimitWindow} + reserved_micros + ${micros} <= limit_micros)`,
+      )
+      .returning("hash");
+    this.reserveQuery = new Precompiled(reserve.compile());
+    // PostgreSQL: the same UPDATE and its lease, in one statement.
     this.reserveLeaseQuery = new Precompiled(
-      sql<{ id: string }>`WITH reserved AS (${db
-        .updateTable("keys")
-        .set((eb) => ({ reserved_micros: eb("reserved_micros", "+", micros) }))
-        .where("hash", "=", param<string>("hash"))
-        .where("revoked_at", "is", null)
-        .where("disabled", "=", 0)
-        .where(
-          sql<boolean>`(limit_micros IS NULL OR ${usageInLimitWindow} + reserved_micros + ${micros} <= limit_micros)`,
-        )
-        .returning(
-          "hash",
-        )}) INSERT INTO reservations (id, key_hash, micros, expires_at) SELECT ${param("id")}, hash, ${micros}, ${param("expiresAt")} FROM reserved RETURNING id`.compile(
-        db,
-      ),
+      sql<{ id: string }>`WITH reserved AS (${reserve})
+        INSERT INTO reservations (id, key_hash, micros, expires_at)
+        SELECT ${param("id")}, hash, ${micros}, ${param("expiresAt")} FROM reserved
+        RETURNING id`.compile(db),
     );
     this.releaseLeaseQuery = new Precompiled(
       db
@@ -244,7 +233,6 @@ export class GatewayQueries {
   }
 
   private settleWrite(settlement: Settlement): BatchedWrite<void> {
-    const key = this.settleKey(settlement, settlement.reservedMicros);
     const record = this.insertRequest(settlement);
     const release = this.leases
       ? this.releaseLeaseQuery.bind({ id: settlement.record.id })
@@ -253,6 +241,7 @@ export class GatewayQueries {
     return {
       order: settlement.record.keyHash,
       sqlite(runner) {
+        const key = settleKey(settlement.reservedMicros);
         runner.run(key.sql, key.parameters);
         runner.run(record.sql, record.parameters);
       },
@@ -262,7 +251,7 @@ export class GatewayQueries {
         const reserved = release
           ? Number((await trx.executeQuery(release)).rows[0]?.micros ?? 0)
           : settlement.reservedMicros;
-        await trx.executeQuery(release ? settleKey(reserved) : key);
+        await trx.executeQuery(settleKey(reserved));
         await trx.executeQuery(record);
       },
     };

@@ -1,4 +1,5 @@
 import type { Child } from "hono/jsx";
+import { CSRF_FIELD } from "../http/csrf.js";
 
 /** The page frame every server-rendered page shares. */
 export function Layout(props: { title: string; children: Child }) {
@@ -23,7 +24,7 @@ export function Layout(props: { title: string; children: Child }) {
 
 /** The CSRF token as the hidden field every POST form carries. */
 export function CsrfField(props: { token: string }) {
-  return <input type="hidden" name="csrf_token" value={props.token} />;
+  return <input type="hidden" name={CSRF_FIELD} value={props.token} />;
 }
 
 /** A message the form shows above its fields after a failed attempt. */
