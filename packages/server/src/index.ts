@@ -5,7 +5,7 @@ export {
   type KeyportConfig,
   parseConfig,
   type SignupMode,
-} from "./config.js";
+} from "./config/config.js";
 export { accountProblem, createAccount, normalizeEmail } from "./http/account.js";
 export { createApp } from "./http/app.js";
 export type { AppDeps } from "./http/context.js";

@@ -1,4 +1,4 @@
-import type { UpstreamConfig } from "./upstream-config.js";
+import type { UpstreamConfig } from "../config/upstreams.js";
 
 /** Built-in models (no upstream) are attributed to this upstream name in request records. */
 export const BUILTIN_UPSTREAM = "keyport";

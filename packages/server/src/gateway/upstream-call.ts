@@ -8,9 +8,9 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { UpstreamConfig } from "../config/upstreams.js";
 import { KeyportError } from "../http/errors.js";
 import type { ModelRoute } from "./catalog.js";
-import type { UpstreamConfig } from "./upstream-config.js";
 
 /** Why an upstream request was cut short. */
 export type AbortCause = "client" | "timeout";

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.js";
-import type { KeyportConfig } from "../config.js";
+import type { KeyportConfig } from "../config/config.js";
 import type { Store, User } from "../store/store.js";
 
 /** What every handler is built from. */

@@ -1,9 +1,9 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config.js";
+import { parseConfig } from "../../src/config/config.js";
+import { loadUpstreams, Secret } from "../../src/config/upstreams.js";
 import { usageInWindows, windowStarts } from "../../src/domain/credits.js";
 import { costMicros, priceMicros } from "../../src/gateway/pricing.js";
-import { loadUpstreams, Secret } from "../../src/gateway/upstream-config.js";
 
 describe("upstreams configuration", () => {
   const good = [

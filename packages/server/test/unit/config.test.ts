@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
+import { ConfigError, parseConfig } from "../../src/config/config.js";
 
 describe("parseConfig: flags, then KEYPORT_* variables, then defaults", () => {
   it("defaults to an embedded SQLite file on 127.0.0.1:8787", () => {

@@ -1,9 +1,5 @@
 import { z } from "zod";
-import {
-  loadUpstreams,
-  type UpstreamConfig,
-  UpstreamConfigError,
-} from "./gateway/upstream-config.js";
+import { loadUpstreams, type UpstreamConfig, UpstreamConfigError } from "./upstreams.js";
 
 /** How new accounts come to be: anyone may sign up, or only an operator creates them. */
 export type SignupMode = "open" | "closed";
