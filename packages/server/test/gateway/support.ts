@@ -14,22 +14,88 @@ import type { TestDatabase } from "../support/databases.js";
 export const PROMPT_PRICE = 0.000001;
 export const COMPLETION_PRICE = 0.00001;
 
+/** The upstream API key the test configuration gives Keyport (sent as `Bearer …`). */
+export const UPSTREAM_SECRET = "sk-upstream-secret";
+/** An internal host name `fake/leaky` puts in its error text. */
+export const LEAKED_HOST = "db.internal.example:5432";
+/** An account id `fake/leaky` puts in its error text and headers. */
+export const LEAKED_ACCOUNT = "acct_8675309";
+
+/** What `fake/liar` reports: a million completion tokens, whatever it was asked for. */
+export const LIAR_USAGE = {
+  prompt_tokens: 10,
+  completion_tokens: 1_000_000,
+  total_tokens: 1_000_010,
+};
+
 /** What the fake upstream saw of one request. */
 export interface SeenRequest {
   readonly body: Record<string, unknown>;
   readonly headers: IncomingMessage["headers"];
   /** The connection closed before the answer was complete (Keyport aborted it). */
   aborted: boolean;
+  /**
+   * The generation id in the answer: `gen-<n>` for the modes that record their generations
+   * (`fake/liar`, `fake/late`, `fake/flood`, `fake/linger`, `fake/leaky*`), else `gen-fake`.
+   */
+  readonly id: string;
+  /** Completion tokens the upstream produced for this request so far (recording modes). */
+  generated: number;
+  /** The upstream stopped generating: it answered in full, or the connection went away. */
+  finished: boolean;
+}
+
+/** A `GET /generation?id=` the fake upstream answered. */
+export interface GenerationLookup {
+  readonly id: string;
+  readonly authorization: string | undefined;
+  /** What it answered: `total_cost` in credits, or `undefined` for an unknown id (404). */
+  readonly totalCost: number | undefined;
+}
+
+/** Options of {@link startUpstream}. */
+export interface UpstreamOptions {
+  /** How long `fake/stall` stays silent mid-stream. */
+  readonly stallMs?: number;
+  /** How long `fake/late` works before it answers (non-streamed). */
+  readonly lateMs?: number;
+  /** Completion tokens `fake/flood` produces at most (it also stops at `max_tokens`). */
+  readonly floodTokens?: number;
+  /** `fake/flood` produces this many tokens per millisecond tick. */
+  readonly floodBurst?: number;
+  /** `GET /generation` reports a cost of 0 and no tokens (an upstream that under-reports). */
+  readonly understateLookups?: boolean;
 }
 
 /**
  * A real OpenAI-compatible upstream on 127.0.0.1 whose behaviour is picked by the model name
  * (`fake/chat`, `fake/endless`, `fake/stall`, `fake/greedy`, …). It records every request and
  * every abort.
+ *
+ * Modes for money safety (DESIGN invariant 8), each with a `gen-<n>` id whose figure
+ * `GET /v1/generation?id=` reports as OpenRouter does (`{"data":{"id","total_cost",
+ * "tokens_prompt","tokens_completion"}}`, 10 prompt tokens plus what it generated, at
+ * {@link PROMPT_PRICE} and {@link COMPLETION_PRICE}), answered once the generation stopped:
+ *
+ * - `fake/liar`: answers like `fake/chat` but reports {@link LIAR_USAGE} (streamed or not);
+ * - `fake/late`: not streamed, answers after `lateMs` (300) with the usual usage;
+ * - `fake/flood`: streams one-token chunks (`" tok"`) as fast as it can, ignoring backpressure
+ *   (a model generates whether or not the client reads), up to `max_tokens` or `floodTokens`
+ *   (20,000); stops when the connection goes; a trailing usage chunk if it finishes;
+ * - `fake/linger`: streams the usual words and its usage chunk, then waits (up to 10 s) before
+ *   `[DONE]`;
+ * - `fake/leaky` (500), `fake/leaky-400`, `fake/leaky-422`, `fake/leaky-429` (`Retry-After: 7`):
+ *   an error whose body echoes the request's Authorization header, {@link LEAKED_HOST} and
+ *   {@link LEAKED_ACCOUNT} (also in its headers); streamed, any of them sends two words and
+ *   then a `data: {"error":…}` event with the same text, and ends.
  */
 export interface FakeUpstream {
   readonly url: string;
   readonly requests: SeenRequest[];
+  /** The `GET /generation` lookups it answered, in order. */
+  readonly lookups: GenerationLookup[];
+  /** The request whose generation id is `id`. */
+  byId(id: string): SeenRequest | undefined;
   /** Requests of `fake/gated` wait until this is called. */
   release(): void;
   close(): Promise<void>;
@@ -38,13 +104,17 @@ export interface FakeUpstream {
 const WORDS = ["Hello", "from", "the", "fake", "upstream"];
 const USAGE = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
 
-function chunk(model: string, fields: Record<string, unknown>): string {
-  return `data: ${JSON.stringify({ id: "gen-fake", object: "chat.completion.chunk", created: 1, model, ...fields })}\n\n`;
+function chunk(model: string, fields: Record<string, unknown>, id = "gen-fake"): string {
+  return `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model, ...fields })}\n\n`;
 }
 
-function completion(model: string, usage: Record<string, unknown> | undefined = USAGE) {
+function completion(
+  model: string,
+  usage: Record<string, unknown> | undefined = USAGE,
+  id = "gen-fake",
+) {
   return {
-    id: "gen-fake",
+    id,
     object: "chat.completion",
     created: 1,
     model,
@@ -73,8 +143,21 @@ function greedyUsage(body: Record<string, unknown>) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function startUpstream(options: { stallMs?: number } = {}): Promise<FakeUpstream> {
+/** The modes that record their generations under a `gen-<n>` id. */
+const RECORDING = /^fake\/(liar|late|flood|linger|leaky(-\d+)?)$/;
+
+/** The text `fake/leaky` answers with: everything an upstream should never pass on. */
+function leakyText(headers: IncomingMessage["headers"]): string {
+  return `internal error: request with authorization '${headers.authorization ?? ""}' failed talking to ${LEAKED_HOST} (account ${LEAKED_ACCOUNT})`;
+}
+
+const LEAKY_HEADERS = { "x-upstream-account": LEAKED_ACCOUNT, "x-backend": LEAKED_HOST };
+
+export async function startUpstream(options: UpstreamOptions = {}): Promise<FakeUpstream> {
   const requests: SeenRequest[] = [];
+  const lookups: GenerationLookup[] = [];
+  const generations = new Map<string, SeenRequest>();
+  let generationCount = 0;
   let releaseGate!: () => void;
   const gate = new Promise<void>((resolve) => {
     releaseGate = resolve;
@@ -99,13 +182,54 @@ export async function startUpstream(options: { stallMs?: number } = {}): Promise
       );
       return;
     }
+    if (req.method === "GET" && req.url?.startsWith("/v1/generation")) {
+      const id = new URL(req.url, "http://fake").searchParams.get("id") ?? "";
+      const generation = generations.get(id);
+      // The figure is final only once the generation stopped (bounded wait).
+      for (let i = 0; generation && !generation.finished && i < 100; i++) await sleep(20);
+      const completionTokens = options.understateLookups ? 0 : (generation?.generated ?? 0);
+      const totalCost = generation
+        ? options.understateLookups
+          ? 0
+          : (10 + completionTokens * 10) / 1_000_000
+        : undefined;
+      lookups.push({ id, authorization: req.headers.authorization, totalCost });
+      if (!generation) {
+        res.writeHead(404, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { code: 404, message: "Generation not found" } }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          data: {
+            id,
+            total_cost: totalCost,
+            tokens_prompt: options.understateLookups ? 0 : 10,
+            tokens_completion: completionTokens,
+          },
+        }),
+      );
+      return;
+    }
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
-    const seen: SeenRequest = { body, headers: req.headers, aborted: false };
+    const model = String(body.model);
+    const recording = RECORDING.test(model);
+    const id = recording ? `gen-${++generationCount}` : "gen-fake";
+    const seen: SeenRequest = {
+      body,
+      headers: req.headers,
+      aborted: false,
+      id,
+      generated: 0,
+      finished: false,
+    };
     requests.push(seen);
+    if (recording) generations.set(id, seen);
     res.on("close", () => {
       if (!res.writableFinished) seen.aborted = true;
+      seen.finished = true;
     });
-    const model = String(body.model);
     const json = (status: number, value: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { "content-type": "application/json", ...headers });
       res.end(JSON.stringify(value));
@@ -133,14 +257,49 @@ export async function startUpstream(options: { stallMs?: number } = {}): Promise
       case "fake/no-usage":
         if (!body.stream) return json(200, completion(model, undefined));
         break;
+      case "fake/liar":
+        if (!body.stream) {
+          seen.generated = LIAR_USAGE.completion_tokens;
+          return json(200, completion(model, LIAR_USAGE, id));
+        }
+        break;
+      case "fake/late":
+        if (!body.stream) {
+          await sleep(options.lateMs ?? 300);
+          seen.generated = USAGE.completion_tokens;
+          return json(200, completion(model, USAGE, id));
+        }
+        break;
+      case "fake/leaky":
+      case "fake/leaky-400":
+      case "fake/leaky-422":
+      case "fake/leaky-429":
+        if (!body.stream) {
+          const status = model === "fake/leaky" ? 500 : Number(model.slice("fake/leaky-".length));
+          return json(
+            status,
+            {
+              error: { message: leakyText(req.headers), metadata: { raw: leakyText(req.headers) } },
+            },
+            status === 429 ? { ...LEAKY_HEADERS, "retry-after": "7" } : LEAKY_HEADERS,
+          );
+        }
+        return streamLeaky(res, model, id, req.headers);
+      case "fake/flood":
+        if (body.stream) return streamFlood(res, model, seen, body);
+        break;
       default:
         if (!body.stream) return json(200, completion(model));
     }
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.write(
-      chunk(model, {
-        choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }],
-      }),
+      chunk(
+        model,
+        {
+          choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }],
+        },
+        id,
+      ),
     );
     if (model === "fake/endless") {
       for (let i = 0; !seen.aborted && i < 10_000; i++) {
@@ -156,12 +315,17 @@ export async function startUpstream(options: { stallMs?: number } = {}): Promise
     }
     for (const [i, word] of WORDS.entries()) {
       res.write(
-        chunk(model, {
-          choices: [
-            { index: 0, delta: { content: i === 0 ? word : ` ${word}` }, finish_reason: null },
-          ],
-        }),
+        chunk(
+          model,
+          {
+            choices: [
+              { index: 0, delta: { content: i === 0 ? word : ` ${word}` }, finish_reason: null },
+            ],
+          },
+          id,
+        ),
       );
+      seen.generated = i + 1;
       if (model === "fake/stall" && i === 1) await sleep(options.stallMs ?? 300);
       if (model === "fake/die" && i === 1) {
         await sleep(50); // let the bytes so far reach Keyport, then drop the connection
@@ -169,21 +333,110 @@ export async function startUpstream(options: { stallMs?: number } = {}): Promise
         return;
       }
     }
-    res.write(chunk(model, { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
+    res.write(chunk(model, { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }, id));
     if (model !== "fake/no-usage") {
       res.write(
-        chunk(model, {
-          choices: [],
-          usage:
-            model === "fake/cost"
-              ? { ...USAGE, cost: 0.0042 }
-              : model === "fake/greedy"
-                ? greedyUsage(body)
-                : USAGE,
-        }),
+        chunk(
+          model,
+          {
+            choices: [],
+            usage:
+              model === "fake/cost"
+                ? { ...USAGE, cost: 0.0042 }
+                : model === "fake/greedy"
+                  ? greedyUsage(body)
+                  : model === "fake/liar"
+                    ? LIAR_USAGE
+                    : USAGE,
+          },
+          id,
+        ),
       );
     }
+    if (model === "fake/liar") seen.generated = LIAR_USAGE.completion_tokens;
+    if (model === "fake/linger") {
+      for (let i = 0; i < 500 && !seen.aborted; i++) await sleep(20);
+      if (seen.aborted) return;
+    }
     res.end("data: [DONE]\n\n");
+  }
+
+  /** `fake/flood`: one-token chunks as fast as it can, until `max_tokens` or the connection goes. */
+  async function streamFlood(
+    res: ServerResponse,
+    model: string,
+    seen: SeenRequest,
+    body: Record<string, unknown>,
+  ) {
+    const limit = Math.min(
+      options.floodTokens ?? 20_000,
+      typeof body.max_tokens === "number" ? body.max_tokens : Number.POSITIVE_INFINITY,
+    );
+    const burst = options.floodBurst ?? 20;
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(
+      chunk(
+        model,
+        { choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
+        seen.id,
+      ),
+    );
+    while (seen.generated < limit) {
+      if (seen.aborted || res.destroyed) return;
+      let text = "";
+      for (let i = 0; i < burst && seen.generated < limit; i++) {
+        text += chunk(
+          model,
+          { choices: [{ index: 0, delta: { content: " tok" }, finish_reason: null }] },
+          seen.id,
+        );
+        seen.generated += 1;
+      }
+      res.write(text); // regardless of backpressure: the model does not wait for the reader
+      await sleep(1);
+    }
+    if (seen.aborted || res.destroyed) return;
+    res.write(
+      chunk(model, { choices: [{ index: 0, delta: {}, finish_reason: "length" }] }, seen.id),
+    );
+    res.write(
+      chunk(
+        model,
+        {
+          choices: [],
+          usage: {
+            prompt_tokens: 10,
+            completion_tokens: seen.generated,
+            total_tokens: 10 + seen.generated,
+          },
+        },
+        seen.id,
+      ),
+    );
+    res.end("data: [DONE]\n\n");
+  }
+
+  /** A leaky mode streamed: two words, then an error event echoing the secrets. */
+  async function streamLeaky(
+    res: ServerResponse,
+    model: string,
+    id: string,
+    headers: IncomingMessage["headers"],
+  ) {
+    res.writeHead(200, { "content-type": "text/event-stream", ...LEAKY_HEADERS });
+    for (const word of ["Hello", " from"]) {
+      res.write(
+        chunk(
+          model,
+          { choices: [{ index: 0, delta: { content: word }, finish_reason: null }] },
+          id,
+        ),
+      );
+    }
+    await sleep(20);
+    res.end(
+      `data: ${JSON.stringify({ id, error: { code: 500, message: leakyText(headers), metadata: { provider: LEAKED_HOST } } })}\n\n`,
+    );
   }
 
   const server: Server = createServer((req, res) => {
@@ -201,6 +454,8 @@ export async function startUpstream(options: { stallMs?: number } = {}): Promise
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    lookups,
+    byId: (id) => generations.get(id),
     release: () => releaseGate(),
     close: async () => {
       releaseGate();
@@ -225,6 +480,14 @@ export const FAKE_MODELS = [
   "fake/stall",
   "fake/die",
   "fake/greedy",
+  "fake/liar",
+  "fake/late",
+  "fake/flood",
+  "fake/linger",
+  "fake/leaky",
+  "fake/leaky-400",
+  "fake/leaky-422",
+  "fake/leaky-429",
 ];
 
 /** A Keyport server wired to the fake upstream (and to an unreachable one, `dead/model`). */
@@ -262,7 +525,7 @@ export async function startKeyport(
       echoDelayMs: 0,
       ...options.config,
     },
-    { FAKE_UPSTREAM_KEY: "sk-upstream-secret" },
+    { FAKE_UPSTREAM_KEY: UPSTREAM_SECRET },
   );
   return startServer(config, options.clock);
 }
@@ -332,6 +595,36 @@ export async function runSql(
   } else {
     const sqlite = new SQLite(db.url);
     sqlite.prepare(statement).run(...params);
+    sqlite.close();
+  }
+}
+
+/**
+ * Runs one query on the test database directly and returns its rows (`?` placeholders; numbers
+ * may come back as strings from PostgreSQL's bigint columns: wrap them in `Number()`).
+ */
+export async function querySql(
+  db: TestDatabase,
+  statement: string,
+  params: unknown[] = [],
+): Promise<Record<string, unknown>[]> {
+  if (isPostgresUrl(db.url)) {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const result = await client.query(
+        statement.replace(/\?/g, (_, i: number) => `$${statement.slice(0, i).split("?").length}`),
+        params,
+      );
+      return result.rows as Record<string, unknown>[];
+    } finally {
+      await client.end();
+    }
+  }
+  const sqlite = new SQLite(db.url, { readonly: true });
+  try {
+    return sqlite.prepare(statement).all(...params) as Record<string, unknown>[];
+  } finally {
     sqlite.close();
   }
 }
