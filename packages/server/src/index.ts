@@ -1,3 +1,4 @@
+export { createApp } from "./app.js";
 export { type Clock, systemClock } from "./clock.js";
 export {
   ConfigError,
@@ -7,9 +8,8 @@ export {
   type SignupMode,
 } from "./config/config.js";
 export { accountProblem, createAccount, normalizeEmail } from "./http/account.js";
-export { createApp } from "./http/app.js";
-export type { AppDeps } from "./http/context.js";
 export { type IssuedKey, issueKey, type KeyRequest } from "./http/key-admin.js";
 export { type RunningServer, startServer } from "./node/start.js";
 export { openStore } from "./store/open.js";
 export type { Store, StoredKey } from "./store/store.js";
+export type { AppDeps } from "./web/context.js";

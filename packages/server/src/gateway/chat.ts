@@ -2,18 +2,18 @@ import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Context } from "hono";
 import { fromMicros, usageAgainstLimit } from "../domain/credits.js";
-import type { AppDeps } from "../http/context.js";
-import { KeyportError } from "../http/errors.js";
-import { authenticateKey } from "../http/key-api.js";
+import type { AppDeps } from "../web/context.js";
+import { KeyportError } from "../web/errors.js";
+import { authenticateKey } from "../web/key-auth.js";
 import {
   bodyTooLarge,
   declaresTooLarge,
   nodeIncoming,
   nodeOutgoing,
   readNodeBody,
-} from "../http/node-body.js";
-import type { RateLimiter } from "../http/rate-limit.js";
-import { respond } from "../http/respond.js";
+} from "../web/node-body.js";
+import type { RateLimiter } from "../web/rate-limit.js";
+import { respond } from "../web/respond.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
 import { echoResponse } from "./echo.js";
 import { costMicros, estimateUsage, readUsage, type TokenUsage } from "./pricing.js";

@@ -1,6 +1,6 @@
 import { fromMicros } from "../domain/credits.js";
-import { KeyportError } from "../http/errors.js";
 import type { StoredKey } from "../store/store.js";
+import { KeyportError } from "../web/errors.js";
 import type { ModelRoute } from "./catalog.js";
 import { priceMicros, promptTokenBound } from "./pricing.js";
 import type { ChatRequest } from "./request-validation.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { KeyportError } from "../http/errors.js";
+import { KeyportError } from "../web/errors.js";
 
 /**
  * The most completion tokens a request may ask for (`max_tokens`, `max_completion_tokens`).

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppDeps, AppEnv } from "../http/context.js";
-import { bodyTooLarge, nodeIncoming } from "../http/node-body.js";
-import { RateLimiter } from "../http/rate-limit.js";
+import type { AppDeps, AppEnv } from "../web/context.js";
+import { bodyTooLarge, nodeIncoming } from "../web/node-body.js";
+import { RateLimiter } from "../web/rate-limit.js";
 import { ModelCatalog, type ModelRoute } from "./catalog.js";
 import { chatCompletions } from "./chat.js";
 

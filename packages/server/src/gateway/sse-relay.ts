@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { fromMicros } from "../domain/credits.js";
-import { errorBody, type KeyportError } from "../http/errors.js";
+import { errorBody, type KeyportError } from "../web/errors.js";
 import type { ModelRoute } from "./catalog.js";
 import { costMicros, estimateUsage, readUsage, type TokenUsage } from "./pricing.js";
 import type { UpstreamCall } from "./upstream-call.js";

@@ -9,7 +9,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { UpstreamConfig } from "../config/upstreams.js";
-import { KeyportError } from "../http/errors.js";
+import { KeyportError } from "../web/errors.js";
 import type { ModelRoute } from "./catalog.js";
 
 /** Why an upstream request was cut short. */

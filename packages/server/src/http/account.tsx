@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import { hashPassword, verifyPassword } from "../domain/passwords.js";
 import { HomePage, SignInPage, SignUpPage } from "../views/account-pages.js";
-import { clientAddress } from "./client-address.js";
-import type { AppDeps, AppEnv } from "./context.js";
-import { assertCsrf, csrfToken } from "./csrf.js";
-import { KeyportError } from "./errors.js";
-import { readForm, safeNext, single } from "./form.js";
-import { RateLimiter } from "./rate-limit.js";
-import { endSession, startSession } from "./session.js";
+import { clientAddress } from "../web/client-address.js";
+import type { AppDeps, AppEnv } from "../web/context.js";
+import { assertCsrf, csrfToken } from "../web/csrf.js";
+import { KeyportError } from "../web/errors.js";
+import { readForm, safeNext, single } from "../web/form.js";
+import { RateLimiter } from "../web/rate-limit.js";
+import { endSession, startSession } from "../web/session.js";
 
 const EMAIL_SHAPE = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 

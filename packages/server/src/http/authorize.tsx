@@ -3,10 +3,10 @@ import { Hono } from "hono";
 import { type AuthRequest, authRequestParams, parseAuthRequest } from "../domain/auth-request.js";
 import { withQuery } from "../domain/callback-policy.js";
 import { ConsentPage } from "../views/consent-page.js";
-import type { AppDeps, AppEnv } from "./context.js";
-import { assertCsrf, csrfToken } from "./csrf.js";
-import { KeyportError } from "./errors.js";
-import { type FormFields, readForm, single } from "./form.js";
+import type { AppDeps, AppEnv } from "../web/context.js";
+import { assertCsrf, csrfToken } from "../web/csrf.js";
+import { KeyportError } from "../web/errors.js";
+import { type FormFields, readForm, single } from "../web/form.js";
 import { redirectToCode } from "./headless-result.js";
 import { issueCode } from "./issue-code.js";
 

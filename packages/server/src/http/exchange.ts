@@ -4,12 +4,12 @@ import { mintKey } from "../domain/keys.js";
 import { isCodeChallengeMethod, verifyCodeVerifier } from "../domain/pkce.js";
 import { sha256Hex } from "../domain/secrets.js";
 import type { KeyTerms, StoredCode } from "../store/store.js";
-import { clientAddress } from "./client-address.js";
-import type { AppDeps, AppEnv } from "./context.js";
-import { KeyportError } from "./errors.js";
-import { readJson } from "./json-body.js";
-import { RateLimiter } from "./rate-limit.js";
-import { respond } from "./respond.js";
+import { clientAddress } from "../web/client-address.js";
+import type { AppDeps, AppEnv } from "../web/context.js";
+import { KeyportError } from "../web/errors.js";
+import { readJson } from "../web/json-body.js";
+import { RateLimiter } from "../web/rate-limit.js";
+import { respond } from "../web/respond.js";
 
 const INVALID_CODE = "Invalid code or code_verifier";
 

@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { constantTimeEqual, hmac } from "../domain/secrets.js";
 import { HeadlessCodePage, HeadlessDeniedPage } from "../views/consent-page.js";
-import type { AppDeps, AppEnv } from "./context.js";
-import { KeyportError } from "./errors.js";
+import type { AppDeps, AppEnv } from "../web/context.js";
+import { KeyportError } from "../web/errors.js";
 
 const COOKIE = "keyport_headless_code";
 const PATH = "/auth/code";

@@ -1,7 +1,7 @@
 import type { AuthRequest } from "../domain/auth-request.js";
 import { toMicros } from "../domain/credits.js";
 import { randomToken, sha256Hex } from "../domain/secrets.js";
-import type { AppDeps } from "./context.js";
+import type { AppDeps } from "../web/context.js";
 
 /** Codes live 10 minutes, as OpenRouter's do. */
 export const CODE_LIFETIME_MS = 10 * 60_000;

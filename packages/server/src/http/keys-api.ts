@@ -3,12 +3,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { toMicros } from "../domain/credits.js";
 import type { KeyChanges } from "../store/store.js";
-import type { AppDeps, AppEnv } from "./context.js";
-import { KeyportError } from "./errors.js";
-import { readJson } from "./json-body.js";
+import type { AppDeps, AppEnv } from "../web/context.js";
+import { KeyportError } from "../web/errors.js";
+import { readJson } from "../web/json-body.js";
+import { authenticateManagementKey } from "../web/management-auth.js";
 import { issueKey } from "./key-admin.js";
 import { keyView } from "./key-view.js";
-import { authenticateManagementKey } from "./management-auth.js";
 
 const PAGE_SIZE = 100;
 const MAX_LIMIT = 1_000_000_000;

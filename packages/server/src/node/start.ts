@@ -1,9 +1,9 @@
 import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
+import { createApp } from "../app.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { KeyportConfig } from "../config/config.js";
 import { randomToken } from "../domain/secrets.js";
-import { createApp } from "../http/app.js";
 import { isPostgresUrl, openStore } from "../store/open.js";
 import type { Store } from "../store/store.js";
 

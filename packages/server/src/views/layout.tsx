@@ -1,5 +1,5 @@
 import type { Child } from "hono/jsx";
-import { CSRF_FIELD } from "../http/csrf.js";
+import { CSRF_FIELD } from "../web/csrf.js";
 
 /** The page frame every server-rendered page shares. */
 export function Layout(props: { title: string; children: Child }) {

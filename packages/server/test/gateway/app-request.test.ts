@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../src/app.js";
 import { systemClock } from "../../src/clock.js";
 import { codeChallengeOf } from "../../src/domain/pkce.js";
 import { randomToken, sha256Hex } from "../../src/domain/secrets.js";
 import { createAccount } from "../../src/http/account.js";
-import { createApp } from "../../src/http/app.js";
 import { parseConfig } from "../../src/index.js";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/store.js";

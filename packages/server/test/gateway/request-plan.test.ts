@@ -7,7 +7,7 @@ import {
   planRequest,
 } from "../../src/gateway/request-plan.js";
 import type { ChatRequest } from "../../src/gateway/request-validation.js";
-import { KeyportError } from "../../src/http/errors.js";
+import { KeyportError } from "../../src/web/errors.js";
 
 /** 1 micro-credit per prompt token, 10 per completion token. */
 const route = (maxTokens?: number, completionPrice = 0.00001): ModelRoute => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { addressBlock } from "../../src/http/client-address.js";
-import { KeyportError } from "../../src/http/errors.js";
-import { RateLimiter } from "../../src/http/rate-limit.js";
+import { addressBlock } from "../../src/web/client-address.js";
+import { KeyportError } from "../../src/web/errors.js";
+import { RateLimiter } from "../../src/web/rate-limit.js";
 
 describe("addressBlock", () => {
   it("keeps IPv4 (and IPv4-mapped IPv6) addresses whole", () => {

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { StoredKey } from "../store/store.js";
 import type { AppDeps } from "./context.js";
 import { KeyportError } from "./errors.js";
-import { authenticateKey } from "./key-api.js";
+import { authenticateKey } from "./key-auth.js";
 
 /**
  * The management key a request authenticates with: `401` when the key is missing, unknown,

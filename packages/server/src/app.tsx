@@ -3,21 +3,21 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { gatewayRoutes } from "../gateway/routes.js";
-import { ErrorPage } from "../views/account-pages.js";
-import { STYLESHEET } from "../views/styles.js";
-import { accountRoutes } from "./account.js";
-import { authorizeRoutes } from "./authorize.js";
-import { codeApiRoutes } from "./code-api.js";
-import type { AppDeps, AppEnv } from "./context.js";
-import { jsonError, KeyportError } from "./errors.js";
-import { exchangeRoutes } from "./exchange.js";
-import { headlessResultRoutes } from "./headless-result.js";
-import { keyApiRoutes } from "./key-api.js";
-import { keysApiRoutes } from "./keys-api.js";
-import { MAX_BODY_BYTES } from "./limits.js";
-import { securityHeaders } from "./security-headers.js";
-import { browserSession } from "./session.js";
+import { gatewayRoutes } from "./gateway/routes.js";
+import { accountRoutes } from "./http/account.js";
+import { authorizeRoutes } from "./http/authorize.js";
+import { codeApiRoutes } from "./http/code-api.js";
+import { exchangeRoutes } from "./http/exchange.js";
+import { headlessResultRoutes } from "./http/headless-result.js";
+import { keyApiRoutes } from "./http/key-api.js";
+import { keysApiRoutes } from "./http/keys-api.js";
+import { ErrorPage } from "./views/account-pages.js";
+import { STYLESHEET } from "./views/styles.js";
+import type { AppDeps, AppEnv } from "./web/context.js";
+import { jsonError, KeyportError } from "./web/errors.js";
+import { MAX_BODY_BYTES } from "./web/limits.js";
+import { securityHeaders } from "./web/security-headers.js";
+import { browserSession } from "./web/session.js";
 
 /**
  * Builds the Keyport HTTP application: pages, the PKCE exchange, the key API and the gateway.
