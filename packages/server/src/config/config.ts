@@ -44,6 +44,14 @@ export interface GatewayConfig {
   readonly nonTextPartTokens: number;
   /** Chat requests per key and minute (`0`: unlimited). */
   readonly rateLimit: number;
+  /** Chat requests one key may have in flight at once, per instance (`0`: unlimited). */
+  readonly maxInFlightPerKey: number;
+  /**
+   * How long a reservation's lease lasts unless renewed: live requests renew theirs (recording
+   * what they delivered) every sixth of it, and expired ones are swept every third, so a crashed
+   * instance's reservations come back within about `leaseMs × 4/3`.
+   */
+  readonly leaseMs: number;
   /** Pause between the words `keyport/echo` streams (a demo that looks like a model). */
   readonly echoDelayMs: number;
 }
@@ -82,7 +90,9 @@ const schema = z.object({
   gatewayMaxBodyBytes: positive.default(4 * 1024 * 1024),
   defaultMaxTokens: positive.default(4096),
   nonTextPartTokens: positive.default(10_000),
-  gatewayRateLimit: z.coerce.number().int().min(0).default(0),
+  gatewayRateLimit: z.coerce.number().int().min(0).default(600),
+  gatewayMaxInFlight: z.coerce.number().int().min(0).default(20),
+  leaseMs: z.coerce.number().int().min(300).max(3_600_000).default(30_000),
   echoDelayMs: z.coerce.number().int().min(0).default(20),
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
 });
@@ -108,6 +118,8 @@ const envNames: Record<keyof ConfigInput, string> = {
   defaultMaxTokens: "KEYPORT_DEFAULT_MAX_TOKENS",
   nonTextPartTokens: "KEYPORT_NON_TEXT_PART_TOKENS",
   gatewayRateLimit: "KEYPORT_GATEWAY_RATE_LIMIT",
+  gatewayMaxInFlight: "KEYPORT_GATEWAY_MAX_IN_FLIGHT",
+  leaseMs: "KEYPORT_LEASE_MS",
   echoDelayMs: "KEYPORT_ECHO_DELAY_MS",
   shutdownGraceMs: "KEYPORT_SHUTDOWN_GRACE_MS",
 };
@@ -180,6 +192,8 @@ export function parseConfig(
       defaultMaxTokens: v.defaultMaxTokens,
       nonTextPartTokens: v.nonTextPartTokens,
       rateLimit: v.gatewayRateLimit,
+      maxInFlightPerKey: v.gatewayMaxInFlight,
+      leaseMs: v.leaseMs,
       echoDelayMs: v.echoDelayMs,
     }),
   });

@@ -33,6 +33,8 @@ const modelSchema = z.strictObject({
   upstreamModel: z.string().min(1).max(200).optional(),
   promptPrice: price.default(0),
   completionPrice: price.default(0),
+  requestPrice: price.default(0),
+  webSearchPrice: price.optional(),
   maxTokens: z.number().int().positive().optional(),
   description: z.string().max(1000).optional(),
 });
@@ -44,6 +46,7 @@ const upstreamSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
     .optional(),
+  generationLookup: z.boolean().default(false),
   models: z.union([z.literal("discover"), z.array(modelSchema).min(1)]),
 });
 
@@ -59,6 +62,10 @@ export interface UpstreamModelConfig {
   readonly promptPrice: number;
   /** Credits per completion token. */
   readonly completionPrice: number;
+  /** Credits per request, on top of tokens (a provider's per-request fee). */
+  readonly requestPrice: number;
+  /** Credits per web search result; without it, requests that ask for web search get `400`. */
+  readonly webSearchPrice?: number;
   /** The most completion tokens one request may ask for (also its worst case for budgets). */
   readonly maxTokens?: number;
   readonly description?: string;
@@ -71,6 +78,11 @@ export interface UpstreamConfig {
   readonly baseUrl: string;
   /** Sent as `Authorization: Bearer …`; resolved from `apiKeyEnv` at start-up. */
   readonly apiKey?: Secret;
+  /**
+   * The upstream answers OpenRouter's `GET /generation?id=` with a generation's final cost, so a
+   * stream the client cut short is billed that figure rather than its whole reservation.
+   */
+  readonly generationLookup: boolean;
   /** Listed models, or `"discover"`: ask the upstream's `GET /models` at start-up. */
   readonly models: readonly UpstreamModelConfig[] | "discover";
 }
@@ -145,7 +157,13 @@ export function loadUpstreams(
                 Object.freeze({ ...model, upstreamModel: model.upstreamModel ?? model.id }),
               ),
             );
-      return Object.freeze({ name: upstream.name, baseUrl: upstream.baseUrl, apiKey, models });
+      return Object.freeze({
+        name: upstream.name,
+        baseUrl: upstream.baseUrl,
+        apiKey,
+        generationLookup: upstream.generationLookup,
+        models,
+      });
     }),
   );
 }

@@ -17,6 +17,10 @@ export interface ModelRoute {
   readonly promptPrice: number;
   /** Credits per completion token. */
   readonly completionPrice: number;
+  /** Credits per request, on top of tokens. */
+  readonly requestPrice: number;
+  /** Credits per web search result; `undefined`: web search is refused for this model. */
+  readonly webSearchPrice?: number;
   readonly maxTokens?: number;
   readonly contextLength?: number;
   readonly description?: string;
@@ -29,6 +33,7 @@ const ECHO_ROUTE: ModelRoute = Object.freeze({
   upstreamModel: ECHO_MODEL_ID,
   promptPrice: 0.000001,
   completionPrice: 0.000002,
+  requestPrice: 0,
   maxTokens: 1024,
   contextLength: 65_536,
   description:
@@ -98,6 +103,8 @@ export class ModelCatalog {
               upstreamModel: model.upstreamModel,
               promptPrice: model.promptPrice,
               completionPrice: model.completionPrice,
+              requestPrice: model.requestPrice,
+              webSearchPrice: model.webSearchPrice,
               maxTokens: model.maxTokens,
               description: model.description,
             }));
@@ -174,7 +181,12 @@ export class ModelCatalog {
         upstreamName: upstream.name,
         upstreamModel: model.id,
         promptPrice: nonNegative(pricing.prompt) ?? 0,
-        completionPrice: nonNegative(pricing.completion) ?? 0,
+        // Reasoning tokens are completion tokens; where they are dearer, reserve at their price.
+        completionPrice: Math.max(
+          nonNegative(pricing.completion) ?? 0,
+          nonNegative(pricing.internal_reasoning) ?? 0,
+        ),
+        requestPrice: nonNegative(pricing.request) ?? 0,
         maxTokens: positiveInt(topProvider.max_completion_tokens),
         contextLength: positiveInt(model.context_length),
         description: typeof model.description === "string" ? model.description : undefined,

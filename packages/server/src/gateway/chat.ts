@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { Context } from "hono";
-import { fromMicros, usageAgainstLimit } from "../domain/credits.js";
+import { fromMicros } from "../domain/credits.js";
+import type { StoredKey } from "../store/store.js";
 import type { AppDeps } from "../web/context.js";
 import { KeyportError } from "../web/errors.js";
 import { authenticateKey } from "../web/key-auth.js";
@@ -15,12 +17,17 @@ import {
 import type { RateLimiter } from "../web/rate-limit.js";
 import { respond } from "../web/respond.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
+import { fallbackRoutes } from "./cost-fields.js";
 import { echoResponse } from "./echo.js";
+import { generationCostMicros } from "./generation-cost.js";
+import type { Meter, Reservation } from "./metering.js";
 import { costMicros, estimateUsage, readUsage, type TokenUsage } from "./pricing.js";
-import { planRequest } from "./request-plan.js";
-import { parseChatRequest } from "./request-validation.js";
-import { SseRelay } from "./sse-relay.js";
+import { planRequest, type RequestPlan } from "./request-plan.js";
+import { type ChatRequest, parseChatRequest } from "./request-validation.js";
+import { SseRelay, type StreamEnd } from "./sse-relay.js";
+import { SseUsage, type StreamHead } from "./sse-usage.js";
 import { callUpstream, readText, UpstreamCall } from "./upstream-call.js";
+import { type FailedCall, streamedUpstreamError } from "./upstream-errors.js";
 
 /** Headers an app may send for OpenRouter's app attribution; passed on to upstreams. */
 const PASSED_HEADERS = ["http-referer", "x-title"] as const;
@@ -29,184 +36,242 @@ const PASSED_HEADERS = ["http-referer", "x-title"] as const;
 export interface ChatDeps {
   readonly app: AppDeps;
   readonly catalog: ModelCatalog;
+  readonly meter: Meter;
   readonly limiter: RateLimiter | undefined;
+  /** For generation-cost look-ups. */
+  readonly fetch: typeof fetch;
+}
+
+/** One request on its way: what every step after the reservation works with. */
+interface Call {
+  readonly id: string;
+  readonly key: StoredKey;
+  readonly request: ChatRequest;
+  readonly route: ModelRoute;
+  readonly plan: RequestPlan;
+  readonly reservation: Reservation;
+  readonly bodyBytes: number;
 }
 
 /**
- * `POST /api/v1/chat/completions`: authenticate the key, read the request, find the model's
- * upstream, reserve the worst case, forward, then settle the real cost — one key lookup, one
- * reservation UPDATE and one settle transaction per request.
+ * `POST /api/v1/chat/completions`, as the steps it takes: admit the key (rate and in-flight
+ * limits, before the body is read), read the request, plan its worst case, reserve it, call the
+ * upstream, relay or read the answer, and settle what it cost — never more than it reserved.
+ * Every response carries `X-Request-Id`, the id errors name and the log records.
  */
 export function chatCompletions(deps: ChatDeps) {
-  const { app, catalog } = deps;
+  const { app, catalog, meter } = deps;
   const gateway = app.config.gateway;
+
   return async function chatCompletions(c: Context): Promise<Response> {
-    const startedAt = performance.now();
+    const id = randomUUID();
+    c.header("X-Request-Id", id);
     const incoming = nodeIncoming(c);
     // As the body-limit middleware would: a declared oversize body is refused before anything.
     if (incoming && declaresTooLarge(incoming, gateway.maxBodyBytes))
       throw bodyTooLarge(gateway.maxBodyBytes);
+    const key = await admissibleKey(c);
+    deps.limiter?.hit(key.hash);
+    const release = meter.admit(key.hash);
+    let streaming = false;
+    try {
+      const raw = incoming
+        ? (await readNodeBody(incoming, gateway.maxBodyBytes)).toString()
+        : await c.req.text();
+      const request = parseChatRequest(raw);
+      const route = await routeOf(request.model);
+      const fallbacks = await fallbackRoutes(catalog, route, request.models);
+      const bodyBytes = Buffer.byteLength(raw);
+      const plan = planRequest(route, request, bodyBytes, key, gateway, fallbacks);
+      const reservation = await meter.reserve(key, {
+        id,
+        micros: plan.reserveMicros,
+        model: route.id,
+        upstream: route.upstreamName,
+        streamed: request.stream === true,
+      });
+      const call: Call = { id, key, request, route, plan, reservation, bodyBytes };
+      if (request.stream === true) {
+        streaming = true;
+        return await relayStream(c, call, release);
+      }
+      return await answerJson(c, call);
+    } finally {
+      if (!streaming) release();
+    }
+  };
+
+  async function admissibleKey(c: Context): Promise<StoredKey> {
     const key = await authenticateKey(c, app);
     if (key.disabled) throw new KeyportError(403, "Key is disabled");
     if (key.isManagement)
       throw new KeyportError(403, "Management keys cannot be used for completions");
-    // Straight from the Node request when there is one (no web Request, no ReadableStream).
-    const raw = incoming
-      ? (await readNodeBody(incoming, gateway.maxBodyBytes)).toString()
-      : await c.req.text();
-    const request = parseChatRequest(raw);
-    const bodyBytes = Buffer.byteLength(raw);
-    const route = catalog.known(request.model) ?? (await catalog.resolve(request.model));
-    if (!route)
-      throw new KeyportError(
-        503,
-        `No upstream serves model ${request.model}`,
-        {},
-        { model: request.model },
-      );
-    deps.limiter?.hit(key.hash);
+    return key;
+  }
 
-    const plan = planRequest(route, request, bodyBytes, key, gateway);
-    const createdAt = app.clock();
-    // The request's record id also names its reservation until the settle.
-    const requestId = randomUUID();
-    if (!(await app.store.reserveBudget(key.hash, plan.reserveMicros, createdAt, requestId))) {
-      throw await refusal(key.hash, plan.reserveMicros);
-    }
+  async function routeOf(model: string): Promise<ModelRoute> {
+    const route = catalog.known(model) ?? (await catalog.resolve(model));
+    if (!route) throw new KeyportError(503, `No upstream serves model ${model}`, {}, { model });
+    return route;
+  }
 
-    const stream = request.stream === true;
-    const settle = (
-      status: number,
-      usage: TokenUsage,
-      cost: number,
-      options?: { answerFirst?: boolean },
-    ) => {
-      // Billed all the same; an upstream fee the plan did not foresee (OpenRouter's `usage.cost`
-      // includes web search, for one) is worth knowing about. Never names the key.
-      if (cost > plan.reserveMicros) {
-        console.error(
-          `keyport: a request to model ${JSON.stringify(route.id)} on upstream ${JSON.stringify(route.upstreamName)} cost ${fromMicros(cost)} credits, more than the ${fromMicros(plan.reserveMicros)} reserved`,
-        );
-      }
-      return app.store.settleRequest(
-        {
-          reservedMicros: plan.reserveMicros,
-          settledAt: app.clock(),
-          record: {
-            id: requestId,
-            keyHash: key.hash,
-            model: route.id,
-            upstream: route.upstreamName,
-            streamed: stream,
-            status,
-            promptTokens: usage.promptTokens,
-            completionTokens: usage.completionTokens,
-            costMicros: cost,
-            usageEstimated: usage.estimated,
-            durationMs: Math.round(performance.now() - startedAt),
-            createdAt,
-          },
-        },
-        options,
-      );
-    };
-
-    const outgoing = nodeOutgoing(c);
-    const call = new UpstreamCall(gateway.upstreamTimeoutMs, outgoing ?? c.req.raw.signal);
-    let response: Readable;
+  /** Starts the upstream call; a refusal settles at no cost and is thrown. */
+  async function startCall(
+    c: Context,
+    call: Call,
+    client: AbortSignal | ServerResponse | undefined,
+  ): Promise<{ upstream: UpstreamCall; response: Readable }> {
+    const { route, plan, request } = call;
+    const identity: FailedCall = { requestId: call.id, upstreamName: route.upstreamName };
+    const upstream = new UpstreamCall(identity, gateway.upstreamTimeoutMs, client);
     try {
-      response = route.upstream
-        ? await callUpstream(route, JSON.stringify(plan.upstreamBody), call, passedHeaders(c))
+      const response = route.upstream
+        ? await callUpstream(route, JSON.stringify(plan.upstreamBody), upstream, passedHeaders(c))
         : echoResponse(
-            { messages: request.messages, stream, maxTokens: plan.maxTokens },
+            {
+              messages: request.messages,
+              stream: request.stream === true,
+              maxTokens: plan.maxTokens,
+            },
             gateway.echoDelayMs,
-            call.signal,
+            upstream.signal,
           );
+      return { upstream, response };
     } catch (error) {
-      call.dispose();
-      await settle(error instanceof KeyportError ? error.status : 502, NO_USAGE, 0);
+      upstream.dispose();
+      const status = error instanceof KeyportError ? error.status : 502;
+      await call.reservation.settle({ status, usage: NO_USAGE, costMicros: 0 });
       throw error;
     }
+  }
 
-    if (stream) {
-      const relay = new SseRelay(response, {
-        route,
-        call,
-        keepAliveMs: gateway.keepAliveMs,
-        promptBytes: bodyBytes,
-        output: outgoing,
-        settle: (outcome) => settle(outcome.status, outcome.usage, outcome.costMicros),
-      });
-      // Under `@hono/node-server` a plain reader object, elsewhere a web stream.
-      const body = outgoing
-        ? (relay.nodeBody() as unknown as ReadableStream<Uint8Array>)
-        : relay.webStream();
-      return respond(
-        c,
-        c.body(body, 200, {
-          "Content-Type": "text/event-stream",
-          "Cache-Control": "no-cache",
-          "X-Accel-Buffering": "no",
-        }),
-      );
-    }
-
+  /**
+   * Not streamed: the upstream call is not tied to the client, so a client that hangs up is
+   * still billed what the upstream did (bounded by the upstream timeout).
+   */
+  async function answerJson(c: Context, call: Call): Promise<Response> {
+    const outgoing = nodeOutgoing(c);
+    const { upstream, response } = await startCall(c, call, undefined);
     let completion: Record<string, unknown>;
     try {
-      completion = await readCompletion(route, response, call);
+      completion = await readCompletion(response, upstream);
     } catch (error) {
-      call.dispose();
-      const failure = error instanceof KeyportError ? error : call.failure(route, error);
-      await settle(failure.status, NO_USAGE, 0);
+      upstream.dispose();
+      const failure = error instanceof KeyportError ? error : upstream.failure(error);
+      await call.reservation.settle({ status: failure.status, usage: NO_USAGE, costMicros: 0 });
       throw failure;
     }
-    call.dispose();
+    upstream.dispose();
     const usage =
-      readUsage(completion.usage) ?? estimateUsage(bodyBytes, completionChars(completion), 0);
-    const cost = costMicros(route, usage);
-    completion.usage = withCost(completion.usage, usage, cost);
+      readUsage(completion.usage) ?? estimateUsage(call.bodyBytes, completionChars(completion), 0);
+    const left = clientLeft(c, outgoing);
+    let charged = 0;
     try {
       // A lone request on SQLite answers before its settle, which commits right after.
-      await settle(200, usage, cost, { answerFirst: true });
+      charged = (
+        await call.reservation.settle(
+          { status: left ? 499 : 200, usage, costMicros: cost(call, usage) },
+          { answerFirst: !left },
+        )
+      ).chargedMicros;
     } catch (error) {
       // The upstream did the work and the reservation still holds the worst case: answer anyway.
-      console.error("keyport: settling a request failed", error);
+      console.error(`keyport: settling request ${call.id} failed`, error);
+      charged = Math.min(cost(call, usage), call.reservation.micros);
     }
+    completion.usage = withCost(completion.usage, usage, charged);
     return respond(
       c,
       c.body(JSON.stringify(completion), 200, { "Content-Type": "application/json" }),
     );
-  };
+  }
 
-  /** Why a reservation failed: the key changed meanwhile, or it has no room for the worst case. */
-  async function refusal(keyHash: string, requested: number): Promise<KeyportError> {
-    const key = await app.store.findKey(keyHash);
-    if (!key || key.revokedAt) return new KeyportError(401, "User not found.");
-    if (key.disabled) return new KeyportError(403, "Key is disabled");
-    const limit = key.limitMicros ?? 0;
-    const used = usageAgainstLimit(key, app.clock());
-    const remaining = Math.max(0, limit - used);
-    return new KeyportError(
-      402,
-      `Key limit reached: this request may cost up to ${fromMicros(requested)} credits and the key has ${fromMicros(remaining)} of its ${fromMicros(limit)} left` +
-        (key.reservedMicros > 0
-          ? ` (${fromMicros(key.reservedMicros)} held by requests in flight)`
-          : "") +
-        ". Lower max_tokens (or n) or raise the key's limit.",
-      {},
-      {
-        limit_source: "key",
-        limit: fromMicros(limit),
-        limit_reset: key.limitReset,
-        limit_remaining: fromMicros(remaining),
-        reserved: fromMicros(key.reservedMicros),
-        requested: fromMicros(requested),
+  /**
+   * Streamed: relayed as it comes, the lease checkpointed with what was received; a client that
+   * hangs up cancels the upstream and is billed by {@link streamCost}.
+   */
+  async function relayStream(c: Context, call: Call, release: () => void): Promise<Response> {
+    const outgoing = nodeOutgoing(c);
+    const { upstream, response } = await startCall(c, call, outgoing ?? c.req.raw.signal);
+    const identity = upstream.identity;
+    const events = new SseUsage({
+      promptBytes: call.bodyBytes,
+      chargedCredits: (usage) => fromMicros(Math.min(cost(call, usage), call.reservation.micros)),
+      errorLine: (payload, head) => {
+        const failure = streamedUpstreamError(identity, payload);
+        console.error(`keyport: ${failure.message}: ${failure.detail}`);
+        return errorChunk(head, call.route, failure).trimEnd();
       },
+    });
+    call.reservation.delivered = () => cost(call, events.usage());
+    const relay = new SseRelay(response, {
+      call: upstream,
+      events,
+      keepAliveMs: gateway.keepAliveMs,
+      output: outgoing,
+      errorEvent: (_status, failure) => {
+        if (failure instanceof KeyportError && failure.detail)
+          console.error(`keyport: ${failure.message}: ${failure.detail}`);
+        return errorChunk(events.head, call.route, failure);
+      },
+      finish: async (end) => {
+        release();
+        const usage = events.usage();
+        const costMicros = await streamCost(call, events, end);
+        const { chargedMicros } = await call.reservation.settle({
+          status: end.status,
+          usage,
+          costMicros,
+        });
+        return events.reported ? "" : usageChunk(events.head, call.route, usage, chargedMicros);
+      },
+    });
+    // Under `@hono/node-server` a plain reader object, elsewhere a web stream.
+    const body = outgoing
+      ? (relay.nodeBody() as unknown as ReadableStream<Uint8Array>)
+      : relay.webStream();
+    return respond(
+      c,
+      c.body(body, 200, {
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",
+      }),
     );
+  }
+
+  /**
+   * What a stream is billed. Finished, or failed upstream: its reported usage, else an estimate
+   * of what was received. Cut by the client before the upstream reported usage: the upstream may
+   * have generated far more than was relayed, so the figure is the upstream's own (asked from an
+   * upstream that answers `GET /generation`, and never below what was received), else the whole
+   * reservation stays spent.
+   */
+  async function streamCost(call: Call, events: SseUsage, end: StreamEnd): Promise<number> {
+    const received = cost(call, events.usage());
+    if (!end.clientLeft || events.reported) return received;
+    const upstream = call.route.upstream;
+    const generation = typeof events.head.id === "string" ? events.head.id : undefined;
+    if (upstream?.generationLookup && generation) {
+      const exact = await generationCostMicros(upstream, generation, deps.fetch);
+      if (exact !== undefined) return Math.max(exact, received);
+    }
+    return Math.max(call.reservation.micros, received);
   }
 }
 
+/** What a call's usage costs at its plan's prices (the upstream's own figure when it gave one). */
+function cost(call: Call, usage: TokenUsage): number {
+  return costMicros(call.plan.prices, usage, call.plan.feesMicros);
+}
+
 const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, estimated: false };
+
+/** Whether the client hung up before its answer was sent. */
+function clientLeft(c: Context, outgoing: ServerResponse | undefined): boolean {
+  if (outgoing) return outgoing.destroyed || outgoing.socket?.destroyed === true;
+  return c.req.raw.signal.aborted;
+}
 
 function passedHeaders(c: Context): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -218,7 +283,6 @@ function passedHeaders(c: Context): Record<string, string> {
 }
 
 async function readCompletion(
-  route: ModelRoute,
   response: Readable,
   call: UpstreamCall,
 ): Promise<Record<string, unknown>> {
@@ -226,23 +290,17 @@ async function readCompletion(
   try {
     text = await readText(response);
   } catch (error) {
-    throw call.failure(route, error);
+    throw call.failure(error);
   }
-  if (call.cause) throw call.failure(route, new Error("aborted"));
+  if (call.cause) throw call.failure(new Error("aborted"));
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = undefined;
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new KeyportError(
-      502,
-      `Upstream ${route.upstreamName} sent a completion that is not a JSON object`,
-      {},
-      { upstream: route.upstreamName },
-    );
-  }
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw call.failure(new Error(`a completion that is not a JSON object: ${text.slice(0, 500)}`));
   return json as Record<string, unknown>;
 }
 
@@ -251,14 +309,15 @@ function completionChars(completion: Record<string, unknown>): number {
   if (!Array.isArray(choices)) return 0;
   let chars = 0;
   for (const choice of choices) {
-    const content = (choice as { message?: { content?: unknown } } | null)?.message?.content;
-    if (typeof content === "string") chars += content.length;
+    const message = (choice as { message?: Record<string, unknown> } | null)?.message;
+    for (const text of [message?.content, message?.reasoning])
+      if (typeof text === "string") chars += text.length;
   }
   return chars;
 }
 
-/** The usage object the client gets: the upstream's, with `cost` (credits) added if missing. */
-function withCost(original: unknown, usage: TokenUsage, cost: number): Record<string, unknown> {
+/** The usage object the client gets: the upstream's, its `cost` what the key was charged. */
+function withCost(original: unknown, usage: TokenUsage, charged: number): Record<string, unknown> {
   const base =
     typeof original === "object" && original !== null
       ? (original as Record<string, unknown>)
@@ -267,5 +326,46 @@ function withCost(original: unknown, usage: TokenUsage, cost: number): Record<st
           completion_tokens: usage.completionTokens,
           total_tokens: usage.promptTokens + usage.completionTokens,
         };
-  return base.cost === undefined ? { ...base, cost: fromMicros(cost) } : base;
+  return { ...base, cost: fromMicros(charged) };
+}
+
+function chunkHead(head: StreamHead, route: ModelRoute) {
+  return {
+    id: head.id,
+    object: "chat.completion.chunk",
+    created: head.created ?? Math.floor(Date.now() / 1000),
+    model: head.model ?? route.upstreamModel,
+  };
+}
+
+/** A mid-stream error in OpenRouter's chunk shape: `finish_reason: "error"` and `error`. */
+function errorChunk(head: StreamHead, route: ModelRoute, failure: unknown): string {
+  const error =
+    failure instanceof KeyportError
+      ? { code: failure.status, message: failure.message }
+      : { code: 502, message: "The upstream provider failed" };
+  return `data: ${JSON.stringify({
+    ...chunkHead(head, route),
+    choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
+    error,
+  })}\n\n`;
+}
+
+/** The usage chunk a client gets when the upstream sent none (estimated counts). */
+function usageChunk(
+  head: StreamHead,
+  route: ModelRoute,
+  usage: TokenUsage,
+  chargedMicros: number,
+): string {
+  return `data: ${JSON.stringify({
+    ...chunkHead(head, route),
+    choices: [],
+    usage: {
+      prompt_tokens: usage.promptTokens,
+      completion_tokens: usage.completionTokens,
+      total_tokens: usage.promptTokens + usage.completionTokens,
+      cost: fromMicros(chargedMicros),
+    },
+  })}\n\n`;
 }

@@ -1,9 +1,10 @@
 import { MICROS_PER_CREDIT } from "../domain/credits.js";
 
-/** What a model costs per token, in credits. */
+/** What a model costs, in credits: per token, and per request. */
 export interface Prices {
   readonly promptPrice: number;
   readonly completionPrice: number;
+  readonly requestPrice: number;
 }
 
 /** Token counts a request is billed for. */
@@ -17,8 +18,9 @@ export interface TokenUsage {
 }
 
 /**
- * Tokens × prices in micro-credits, rounded up so a request is never billed less than it cost
- * (a tolerance absorbs floating-point noise such as 10 × 0.000001 = 0.000010000000000000002).
+ * Tokens × prices plus the per-request fee, in micro-credits, rounded up so a request is never
+ * billed less than it cost (a tolerance absorbs floating-point noise such as
+ * 10 × 0.000001 = 0.000010000000000000002).
  */
 export function priceMicros(
   prices: Prices,
@@ -27,15 +29,20 @@ export function priceMicros(
 ): number {
   const micros =
     promptTokens * prices.promptPrice * MICROS_PER_CREDIT +
-    completionTokens * prices.completionPrice * MICROS_PER_CREDIT;
+    completionTokens * prices.completionPrice * MICROS_PER_CREDIT +
+    prices.requestPrice * MICROS_PER_CREDIT;
   return Math.max(0, Math.ceil(micros - 1e-6));
 }
 
-/** The cost to bill: the upstream's own `usage.cost` when it reported one, else our prices. */
-export function costMicros(prices: Prices, usage: TokenUsage): number {
+/**
+ * The cost to bill: the upstream's own `usage.cost` when it reported one (it includes every fee),
+ * else our prices plus `feesMicros` — fees the plan priced that token counts cannot show, such as
+ * web search results.
+ */
+export function costMicros(prices: Prices, usage: TokenUsage, feesMicros = 0): number {
   if (usage.reportedCost !== undefined)
     return Math.max(0, Math.ceil(usage.reportedCost * MICROS_PER_CREDIT - 1e-6));
-  return priceMicros(prices, usage.promptTokens, usage.completionTokens);
+  return priceMicros(prices, usage.promptTokens, usage.completionTokens) + feesMicros;
 }
 
 /**

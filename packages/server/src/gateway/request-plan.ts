@@ -1,7 +1,8 @@
-import { fromMicros } from "../domain/credits.js";
+import { fromMicros, MICROS_PER_CREDIT } from "../domain/credits.js";
 import type { StoredKey } from "../store/store.js";
 import { KeyportError } from "../web/errors.js";
 import type { ModelRoute } from "./catalog.js";
+import { costRaisingFields, type WorstPrices, worstPrices } from "./cost-fields.js";
 import { priceMicros, promptTokenBound } from "./pricing.js";
 import type { ChatRequest } from "./request-validation.js";
 
@@ -30,6 +31,10 @@ export interface RequestPlan {
   readonly promptTokens: number;
   /** The worst-case cost held against the key while the request is in flight. */
   readonly reserveMicros: number;
+  /** The prices to bill at: the dearest among the model and its fallbacks. */
+  readonly prices: WorstPrices;
+  /** Fees token counts cannot show (web search results), billed unless the upstream says its cost. */
+  readonly feesMicros: number;
   readonly upstreamBody: Record<string, unknown>;
 }
 
@@ -48,9 +53,14 @@ const TOKEN_FIELDS = ["max_tokens", "max_completion_tokens"] as const;
  * - choices: `n` and `best_of` (validated as 1..128) are forwarded untouched and the completion
  *   worst case is multiplied by the larger of them. Multiplying rather than refusing `n > 1`
  *   keeps clients that ask for several choices working; an upstream that ignores `n` simply
- *   settles for less than was reserved.
+ *   settles for less than was reserved;
+ * - fallbacks (`models`): every price is the dearest among the model and its fallbacks, whose
+ *   upstream ids are forwarded;
+ * - fields that make an upstream charge more than tokens are priced or refused
+ *   ({@link costRaisingFields}); the per-request fee is always part of the worst case.
  *
- * @throws KeyportError `400` when the worst case exceeds {@link MAX_RESERVE_MICROS}.
+ * @throws KeyportError `400` when the worst case exceeds {@link MAX_RESERVE_MICROS}, or for a
+ * cost-raising field that cannot be priced.
  */
 export function planRequest(
   route: ModelRoute,
@@ -58,8 +68,11 @@ export function planRequest(
   bodyBytes: number,
   key: Pick<StoredKey, "limitMicros">,
   settings: PlanSettings,
+  fallbacks: readonly ModelRoute[] = [],
 ): RequestPlan {
   const body: Record<string, unknown> = { ...request, model: route.upstreamModel };
+  if (fallbacks.length > 0) body.models = fallbacks.map((fallback) => fallback.upstreamModel);
+  const prices = worstPrices([route, ...fallbacks]);
   const used = TOKEN_FIELDS.filter((field) => request[field] != null);
   let maxTokens: number;
   if (used.length > 0) {
@@ -72,12 +85,17 @@ export function planRequest(
   }
   if (request.stream) body.stream_options = { ...request.stream_options, include_usage: true };
   const choices = Math.max(request.n ?? 1, request.best_of ?? 1);
+  const fields = costRaisingFields(request, prices, maxTokens);
   const promptTokens = promptTokenBound(
     bodyBytes,
     nonTextParts(request.messages),
     settings.nonTextPartTokens,
   );
-  const reserveMicros = priceMicros(route, promptTokens, choices * maxTokens);
+  const feesMicros = Math.ceil(
+    fields.webSearchResults * (prices.webSearchPrice ?? 0) * MICROS_PER_CREDIT - 1e-6,
+  );
+  const reserveMicros =
+    priceMicros(prices, promptTokens, choices * (maxTokens + fields.predictionTokens)) + feesMicros;
   // `!(a <= b)` also refuses NaN and Infinity.
   if (!(reserveMicros <= MAX_RESERVE_MICROS)) {
     throw new KeyportError(
@@ -87,7 +105,15 @@ export function planRequest(
       { limit: fromMicros(MAX_RESERVE_MICROS) },
     );
   }
-  return { maxTokens, choices, promptTokens, reserveMicros, upstreamBody: body };
+  return {
+    maxTokens,
+    choices,
+    promptTokens,
+    reserveMicros,
+    prices,
+    feesMicros,
+    upstreamBody: body,
+  };
 }
 
 /**

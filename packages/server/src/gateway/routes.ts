@@ -5,6 +5,7 @@ import { bodyTooLarge, nodeIncoming } from "../web/node-body.js";
 import { RateLimiter } from "../web/rate-limit.js";
 import { ModelCatalog, type ModelRoute } from "./catalog.js";
 import { chatCompletions } from "./chat.js";
+import { Meter } from "./metering.js";
 
 /** The gateway's chat endpoint; the app's small global body limit does not apply to it. */
 export const CHAT_COMPLETIONS_PATH = "/api/v1/chat/completions";
@@ -22,6 +23,10 @@ export function gatewayRoutes(deps: AppDeps, fetchFn: typeof fetch = globalThis.
     gateway.rateLimit > 0
       ? new RateLimiter(gateway.rateLimit, deps.clock, "chat completion")
       : undefined;
+  const meter = new Meter(deps.store, deps.clock, {
+    leaseMs: gateway.leaseMs,
+    maxInFlightPerKey: gateway.maxInFlightPerKey,
+  });
   const app = new Hono<AppEnv>();
 
   const limitBody = bodyLimit({
@@ -35,7 +40,7 @@ export function gatewayRoutes(deps: AppDeps, fetchFn: typeof fetch = globalThis.
     // Served by Node, the handler reads the body itself and applies the limit while reading;
     // `app.request()` and other runtimes go through Hono's body limit.
     (c, next) => (nodeIncoming(c) ? next() : limitBody(c, next)),
-    chatCompletions({ app: deps, catalog, limiter }),
+    chatCompletions({ app: deps, catalog, meter, limiter, fetch: fetchFn }),
   );
 
   app.get("/api/v1/models", async (c) => {
@@ -56,7 +61,12 @@ function describeModel(route: ModelRoute) {
     description:
       route.description ?? `${route.upstreamModel} through upstream ${route.upstreamName}`,
     context_length: route.contextLength ?? null,
-    pricing: { prompt: decimal(route.promptPrice), completion: decimal(route.completionPrice) },
+    pricing: {
+      prompt: decimal(route.promptPrice),
+      completion: decimal(route.completionPrice),
+      request: decimal(route.requestPrice),
+      ...(route.webSearchPrice === undefined ? {} : { web_search: decimal(route.webSearchPrice) }),
+    },
     top_provider: {
       context_length: route.contextLength ?? null,
       max_completion_tokens: route.maxTokens ?? null,

@@ -1,44 +1,46 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import { fromMicros } from "../domain/credits.js";
-import { errorBody, type KeyportError } from "../web/errors.js";
-import type { ModelRoute } from "./catalog.js";
-import { costMicros, estimateUsage, readUsage, type TokenUsage } from "./pricing.js";
+import type { SseUsage } from "./sse-usage.js";
 import type { UpstreamCall } from "./upstream-call.js";
 
 /** The keep-alive comment sent while the upstream is silent (OpenRouter sends the same shape). */
 export const KEEP_ALIVE_COMMENT = ": KEYPORT PROCESSING\n\n";
 
-/** How a relayed stream ended and what it is billed. */
-export interface StreamOutcome {
+/** How a relayed stream ended. */
+export interface StreamEnd {
   /** `200`, the error status sent as an SSE event, or `499` when the client went away. */
   readonly status: number;
-  readonly usage: TokenUsage;
-  readonly costMicros: number;
+  /** The client went away before the upstream finished (the upstream was cancelled). */
+  readonly clientLeft: boolean;
 }
+
+/** What the relay writes when a stream ends in an error. */
+export type ErrorEvent = (status: number, error: unknown) => string;
 
 /** What `SseRelay` needs besides the upstream response. */
 export interface RelayOptions {
-  readonly route: ModelRoute;
   readonly call: UpstreamCall;
+  /** Reads the upstream's events and rewrites them for the client. */
+  readonly events: SseUsage;
   readonly keepAliveMs: number;
-  /** The request body's size, for the prompt estimate when the upstream reports no usage. */
-  readonly promptBytes: number;
   /**
    * The Node response the stream is written to, when there is one: writes made in one turn of
    * the event loop (the headers and the first chunk; the last chunk and the end of the body) are
    * corked into one packet instead of one system call each.
    */
   readonly output?: ServerResponse;
-  /** Charges the outcome; called exactly once, and the stream ends only after it resolved. */
-  settle(outcome: StreamOutcome): Promise<void>;
+  /**
+   * Ends the request (bills it); called exactly once, and the stream's tail goes out only after
+   * it resolved. Resolves with the text to send before `[DONE]` (the usage chunk when the
+   * upstream sent none).
+   */
+  finish(end: StreamEnd): Promise<string>;
+  /** The `data:` event for a failure mid-stream (sanitized, in OpenRouter's chunk shape). */
+  readonly errorEvent: ErrorEvent;
 }
 
 const encoder = new TextEncoder();
-
-/** Content lines kept unparsed at most (characters) before they are counted anyway. */
-const MAX_DEFERRED_CHARS = 256 * 1024;
 
 type Read = { done: false; value: string } | { done: true; value: undefined };
 
@@ -64,36 +66,22 @@ export interface NodeBody {
 /**
  * Passes an upstream's SSE body (a Node stream: the upstream's `IncomingMessage`) through to the
  * client, chunk by chunk and only as fast as the client reads (the upstream is paused while a
- * chunk waits for the client), while it
+ * chunk waits for the client). It
  *
- * - reads `data:` lines to pick out the usage (adding `usage.cost` when the upstream gave
- *   tokens only) and counts streamed content for an estimate should usage never come;
+ * - rewrites each piece of upstream text through `events` (usage, errors, `[DONE]`);
  * - sends `: KEYPORT PROCESSING` whenever the upstream has been silent for `keepAliveMs`;
- * - on a client disconnect aborts the upstream at once and bills what was streamed;
- * - on an upstream failure or timeout mid-stream sends a `data: {"error":…}` event and ends;
- * - holds back `data: [DONE]` until the request is settled, so a client that has seen `[DONE]`
- *   can read its usage from `GET /api/v1/key`.
+ * - on a client disconnect aborts the upstream at once and finishes with `clientLeft`;
+ * - on an upstream failure or timeout mid-stream sends an error event and ends;
+ * - holds back `data: [DONE]` until the request is finished (billed), so a client that has seen
+ *   `[DONE]` can read its usage from `GET /api/v1/key`.
  *
  * Read it with `nodeBody()` under `@hono/node-server`, or as a web stream with `webStream()`.
  */
 export class SseRelay {
   private readonly decoder = new StringDecoder("utf8");
-  private pending = "";
-  private reported: TokenUsage | undefined;
-  private contentChars = 0;
-  private contentChunks = 0;
-  /**
-   * Content lines not parsed yet: their counts only matter for an estimate, which is only needed
-   * when the upstream reports no usage, so they are parsed then (or once they add up to much).
-   */
-  private deferred: string[] = [];
-  private deferredChars = 0;
-  private upstreamError = false;
-  private droppedDone = false;
-  private head: { id?: unknown; created?: unknown; model?: unknown } = {};
-  /** Settling has begun: nothing more is read from the upstream. */
+  /** Finishing has begun: nothing more is read from the upstream. */
   private finished = false;
-  private settled: Promise<StreamOutcome> | undefined;
+  private finishing: Promise<string> | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
   /** Chunks the client has not asked for yet, and whether the body is complete after them. */
   private queue: string[] = [];
@@ -105,7 +93,7 @@ export class SseRelay {
   });
   private corked = false;
   private releaseScheduled = false;
-  /** The upstream has ended and the settle is being written: its tail follows at once. */
+  /** The upstream has ended and the request is being billed: its tail follows at once. */
   private ending = false;
 
   constructor(
@@ -172,13 +160,13 @@ export class SseRelay {
     });
   }
 
-  /** The client went away: abort the upstream at once and bill what was streamed. */
+  /** The client went away: abort the upstream at once and finish. */
   async cancel(): Promise<void> {
     this.closedResolve();
     if (this.finished) return;
     this.options.call.abort("client");
     this.upstream.destroy();
-    await this.finish(499);
+    await this.finish({ status: 499, clientLeft: true });
   }
 
   private send(text: string): void {
@@ -221,7 +209,7 @@ export class SseRelay {
 
   private readonly release = () => {
     this.releaseScheduled = false;
-    // What is held goes out with the last chunk, which is only waiting for the settle.
+    // What is held goes out with the last chunk, which is only waiting for the bill.
     if (!this.corked || this.ending) return;
     this.corked = false;
     this.options.output?.uncork();
@@ -237,38 +225,36 @@ export class SseRelay {
     if (this.finished) return;
     this.options.call.touch();
     this.keepAlive?.refresh();
-    const out = this.processText(this.decoder.write(chunk));
+    const out = this.options.events.push(this.decoder.write(chunk));
     if (out !== "") this.send(out);
   };
 
   private readonly onEnd = async () => {
     if (this.finished) return;
-    const tail = this.decoder.end();
-    let out = this.pending + tail === "" ? "" : this.processText(`${tail}\n`);
+    const { events } = this.options;
+    let out = events.end(this.decoder.end());
+    const failed = events.upstreamError;
     this.ending = true;
-    const outcome = await this.finish(this.upstreamError ? 502 : 200);
+    out += await this.finish({ status: failed ? 502 : 200, clientLeft: false });
     this.ending = false;
-    if (!this.reported) out += this.usageChunk(outcome);
-    if (!this.upstreamError) out += "data: [DONE]\n\n";
+    if (!failed) out += "data: [DONE]\n\n";
     this.send(out);
     this.end();
   };
 
   private readonly onError = async (error: unknown) => {
     if (this.finished) return;
-    const { call, route } = this.options;
+    const { call } = this.options;
     if (call.cause === "client") {
-      await this.finish(499);
+      await this.finish({ status: 499, clientLeft: true });
       this.end();
       return;
     }
-    const failure: KeyportError = call.failure(route, error);
+    const failure = call.failure(error);
     this.ending = true;
-    await this.finish(failure.status);
+    await this.finish({ status: failure.status, clientLeft: false });
     this.ending = false;
-    this.send(
-      `data: ${JSON.stringify(errorBody(failure.status, failure.message, failure.metadata))}\n\n`,
-    );
+    this.send(this.options.errorEvent(failure.status, failure));
     this.end();
   };
 
@@ -276,134 +262,17 @@ export class SseRelay {
     if (!this.upstream.readableEnded) void this.onError(new Error("Upstream connection closed"));
   };
 
-  /** Ends the request once, whichever way it ends (a later call gets the first outcome). */
-  private finish(status: number): Promise<StreamOutcome> {
-    this.settled ??= this.settle(status);
-    return this.settled;
-  }
-
-  private async settle(status: number): Promise<StreamOutcome> {
-    this.finished = true;
-    clearTimeout(this.keepAlive);
-    const { call, route } = this.options;
-    call.dispose();
-    const usage = this.billedUsage();
-    const outcome = { status, usage, costMicros: costMicros(route, usage) };
-    try {
-      await this.options.settle(outcome);
-    } catch (error) {
-      console.error("keyport: settling a streamed request failed", error);
+  /** Ends the request once, whichever way it ends (a later call gets the first result). */
+  private finish(end: StreamEnd): Promise<string> {
+    if (!this.finishing) {
+      this.finished = true;
+      clearTimeout(this.keepAlive);
+      this.options.call.dispose();
+      this.finishing = this.options.finish(end).catch((error: unknown) => {
+        console.error("keyport: finishing a streamed request failed", error);
+        return "";
+      });
     }
-    return outcome;
-  }
-
-  private billedUsage(): TokenUsage {
-    if (this.reported) return this.reported;
-    this.countDeferred();
-    return estimateUsage(this.options.promptBytes, this.contentChars, this.contentChunks);
-  }
-
-  private countContent(chunk: Record<string, unknown>): void {
-    const choices = chunk.choices;
-    if (!Array.isArray(choices)) return;
-    for (const choice of choices) {
-      const content = (choice as { delta?: { content?: unknown } } | null)?.delta?.content;
-      if (typeof content === "string" && content !== "") {
-        this.contentChars += content.length;
-        this.contentChunks += 1;
-      }
-    }
-  }
-
-  private countDeferred(): void {
-    for (const payload of this.deferred) {
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(payload);
-      } catch {
-        continue;
-      }
-      if (typeof chunk === "object" && chunk !== null)
-        this.countContent(chunk as Record<string, unknown>);
-    }
-    this.deferred = [];
-    this.deferredChars = 0;
-  }
-
-  private processLine(line: string): string | undefined {
-    if (this.droppedDone && line === "") return undefined; // the blank line that ended `[DONE]`
-    if (!line.startsWith("data:")) return line;
-    const payload = line.slice(5).trim();
-    if (payload === "[DONE]") {
-      this.droppedDone = true;
-      return undefined;
-    }
-    // Only lines that may carry usage or an error are parsed at once (and the first, for the id
-    // a synthesized usage chunk reuses); content is counted later, and only if it is needed.
-    if (
-      this.head.id !== undefined &&
-      !payload.includes('"usage"') &&
-      !payload.includes('"error"')
-    ) {
-      if (!this.reported && payload.includes('"content"')) {
-        this.deferred.push(payload);
-        this.deferredChars += payload.length;
-        if (this.deferredChars > MAX_DEFERRED_CHARS) this.countDeferred();
-      }
-      return line;
-    }
-    let chunk: Record<string, unknown>;
-    try {
-      chunk = JSON.parse(payload) as Record<string, unknown>;
-    } catch {
-      return line;
-    }
-    if (typeof chunk !== "object" || chunk === null) return line;
-    if (this.head.id === undefined)
-      this.head = { id: chunk.id, created: chunk.created, model: chunk.model };
-    if (chunk.error !== undefined && chunk.error !== null) this.upstreamError = true;
-    this.countContent(chunk);
-    const usage = readUsage(chunk.usage);
-    if (!usage) return line;
-    this.reported = usage;
-    this.deferred = [];
-    this.deferredChars = 0;
-    if (usage.reportedCost !== undefined) return line;
-    (chunk.usage as Record<string, unknown>).cost = fromMicros(
-      costMicros(this.options.route, usage),
-    );
-    return `data: ${JSON.stringify(chunk)}`;
-  }
-
-  private processText(text: string): string {
-    const pending = this.pending + text;
-    let out = "";
-    let start = 0;
-    for (let end = pending.indexOf("\n", start); end !== -1; end = pending.indexOf("\n", start)) {
-      const raw = pending.slice(start, end);
-      const line = this.processLine(raw.endsWith("\r") ? raw.slice(0, -1) : raw);
-      if (line !== undefined) out += `${line}\n`;
-      start = end + 1;
-    }
-    this.pending = pending.slice(start);
-    return out;
-  }
-
-  /** The usage chunk a client gets when the upstream sent none (estimated counts). */
-  private usageChunk(outcome: StreamOutcome): string {
-    const { usage } = outcome;
-    return `data: ${JSON.stringify({
-      id: this.head.id,
-      object: "chat.completion.chunk",
-      created: this.head.created ?? Math.floor(Date.now() / 1000),
-      model: this.head.model ?? this.options.route.upstreamModel,
-      choices: [],
-      usage: {
-        prompt_tokens: usage.promptTokens,
-        completion_tokens: usage.completionTokens,
-        total_tokens: usage.promptTokens + usage.completionTokens,
-        cost: fromMicros(outcome.costMicros),
-      },
-    })}\n\n`;
+    return this.finishing;
   }
 }

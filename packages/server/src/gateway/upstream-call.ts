@@ -11,14 +11,21 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { UpstreamConfig } from "../config/upstreams.js";
 import { KeyportError } from "../web/errors.js";
 import type { ModelRoute } from "./catalog.js";
+import {
+  type FailedCall,
+  upstreamBroken,
+  upstreamRefusal,
+  upstreamTimeout,
+} from "./upstream-errors.js";
 
 /** Why an upstream request was cut short. */
 export type AbortCause = "client" | "timeout";
 
 /**
- * One request to an upstream, tied to the client's connection (the client goes away → the
- * upstream request is destroyed at once) and to a timeout that `touch()` restarts, so the same
- * deadline bounds the wait for an answer and any silence mid-stream.
+ * One request to an upstream, bound by a timeout that `touch()` restarts, so the same deadline
+ * bounds the wait for an answer and any silence mid-stream. A streamed call is also tied to the
+ * client's connection (the client goes away → the upstream request is destroyed at once); an
+ * unstreamed one is not: the upstream finishes and its usage is billed (DESIGN invariant 8).
  */
 export class UpstreamCall {
   cause: AbortCause | undefined;
@@ -31,19 +38,22 @@ export class UpstreamCall {
   };
 
   /**
-   * @param client the client's side: the Node response (its connection closing before the answer
-   * was sent means the client went away), or an `AbortSignal` that says so.
+   * @param identity the request and upstream, named in errors and logs.
+   * @param client the client's side when the call should end with it: the Node response (its
+   * connection closing before the answer was sent means the client went away), or an
+   * `AbortSignal` that says so.
    */
   constructor(
+    readonly identity: FailedCall,
     readonly timeoutMs: number,
-    private readonly client: AbortSignal | ServerResponse,
+    private readonly client?: AbortSignal | ServerResponse,
   ) {
     this.timer = setTimeout(() => this.abort("timeout"), timeoutMs);
     if (client instanceof ServerResponse) {
       if (client.destroyed) this.abort("client");
       else client.on("close", this.onClientClose);
-    } else if (client.aborted) this.abort("client");
-    else client.addEventListener("abort", this.onClientAbort, { once: true });
+    } else if (client?.aborted) this.abort("client");
+    else client?.addEventListener("abort", this.onClientAbort, { once: true });
   }
 
   /** Aborts with the call (for in-process upstreams such as `keyport/echo`). */
@@ -77,7 +87,7 @@ export class UpstreamCall {
   dispose(): void {
     clearTimeout(this.timer);
     if (this.client instanceof ServerResponse) this.client.off("close", this.onClientClose);
-    else this.client.removeEventListener("abort", this.onClientAbort);
+    else this.client?.removeEventListener("abort", this.onClientAbort);
   }
 
   private reason(): Error {
@@ -85,33 +95,12 @@ export class UpstreamCall {
   }
 
   /** The error a failure of this call amounts to, once it failed with `error`. */
-  failure(route: ModelRoute, error: unknown): KeyportError {
-    if (this.cause === "timeout") return upstreamTimeout(route, this.timeoutMs);
+  failure(error: unknown): KeyportError {
+    if (this.cause === "timeout") return upstreamTimeout(this.identity, this.timeoutMs);
     if (this.cause === "client")
       return new KeyportError(499 as ContentfulStatusCode, "Client closed the request");
-    const detail =
-      error instanceof Error
-        ? error.cause instanceof Error
-          ? error.cause.message
-          : error.message
-        : String(error);
-    return new KeyportError(
-      502,
-      `Upstream ${route.upstreamName} failed: ${detail}`,
-      {},
-      { upstream: route.upstreamName },
-    );
+    return upstreamBroken(this.identity, error);
   }
-}
-
-/** `408`: the upstream did not answer (or fell silent) for too long. */
-export function upstreamTimeout(route: ModelRoute, timeoutMs: number): KeyportError {
-  return new KeyportError(
-    408,
-    `Upstream ${route.upstreamName} timed out after ${timeoutMs} ms`,
-    {},
-    { upstream: route.upstreamName },
-  );
 }
 
 /** Where an upstream's chat endpoint is, parsed once per upstream. */
@@ -156,10 +145,8 @@ const noop = () => {};
 /**
  * Sends the chat request to the route's upstream over a pooled keep-alive connection (`node:http`
  * / `node:https`). Resolves with a `2xx` response whose body is still to be read; any other
- * answer, an unreachable upstream or a timeout throws the `KeyportError` the client gets: the
- * upstream's `429` stays `429` (with its `Retry-After`), `400`/`413`/`422` (a request the model
- * refuses) stay `400`, `408`/`504` become `408`, and everything else — including `401`/`403`
- * about Keyport's own upstream credentials — is a `502`.
+ * answer, an unreachable upstream or a timeout throws the sanitized `KeyportError` the client
+ * gets (see `upstreamRefusal`).
  */
 export function callUpstream(
   route: ModelRoute,
@@ -195,13 +182,14 @@ export function callUpstream(
           resolve(response);
           return;
         }
+        const retryAfter = response.headers["retry-after"];
         readText(response).then(
-          (text) => reject(upstreamRefusal(route, status, text, response.headers["retry-after"])),
-          () => reject(upstreamRefusal(route, status, "", response.headers["retry-after"])),
+          (text) => reject(upstreamRefusal(call.identity, status, text, retryAfter)),
+          () => reject(upstreamRefusal(call.identity, status, "", retryAfter)),
         );
       },
     );
-    request.on("error", (error) => reject(call.failure(route, error)));
+    request.on("error", (error) => reject(call.failure(error)));
     call.attach(request);
     request.end(body);
   });
@@ -232,44 +220,4 @@ export function readText(response: Readable): Promise<string> {
     response.on("error", reject);
     response.on("aborted", () => reject(new Error("Upstream connection closed")));
   });
-}
-
-function upstreamRefusal(
-  route: ModelRoute,
-  status: number,
-  body: string,
-  retryAfter: string | undefined,
-): KeyportError {
-  const message = body === "" ? "" : upstreamMessage(body);
-  const metadata = { upstream: route.upstreamName, upstream_status: status };
-  const text = `Upstream ${route.upstreamName} answered ${status}${message ? `: ${message}` : ""}`;
-  if (status === 429) {
-    return new KeyportError(
-      429,
-      text,
-      retryAfter && /^\d{1,6}$/.test(retryAfter)
-        ? { "Retry-After": retryAfter }
-        : { "Retry-After": "1" },
-      metadata,
-    );
-  }
-  if (status === 400 || status === 413 || status === 422)
-    return new KeyportError(400, text, {}, metadata);
-  if (status === 408 || status === 504) return new KeyportError(408, text, {}, metadata);
-  return new KeyportError(502, text, {}, metadata);
-}
-
-/** The upstream's error message, from OpenAI's `{"error":{"message"}}` or as text, shortened. */
-function upstreamMessage(text: string): string {
-  let message = text;
-  try {
-    const json = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
-    const candidate =
-      typeof json.error === "string" ? json.error : (json.error?.message ?? json.message);
-    if (typeof candidate === "string") message = candidate;
-  } catch {
-    // not JSON: keep the text
-  }
-  message = message.replace(/\s+/g, " ").trim();
-  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
 }

@@ -16,7 +16,10 @@ export function keyView(key: StoredKey, now: Date) {
     limit_remaining:
       key.limitMicros === null
         ? null
-        : fromMicros(Math.max(0, key.limitMicros - usageAgainstLimit(key, now))),
+        : // Reservations of requests in flight are spoken for: a call that needs them gets `402`.
+          fromMicros(
+            Math.max(0, key.limitMicros - usageAgainstLimit(key, now) - key.reservedMicros),
+          ),
     limit_reset: key.limitReset,
     include_byok_in_limit: false,
     usage: fromMicros(key.usageMicros),

@@ -1,25 +1,21 @@
 import { type CompiledQuery, type Kysely, type Selectable, sql } from "kysely";
 import { windowStarts } from "../domain/credits.js";
+import type { StoreDialect } from "./dialect.js";
 import type { BatchedWrite, GroupCommit } from "./group-commit.js";
 import { Precompiled, param } from "./precompiled.js";
 import type { Database, KeysTable } from "./schema.js";
-import { type SqliteRunner, sqliteRunnerOf } from "./sqlite-runner.js";
-import type { Settlement } from "./store.js";
-
-/**
- * How long a reservation's lease lasts on a shared database: far beyond any request's life
- * (streams included), so only a request that died with its instance ever outlives it.
- */
-const LEASE_MS = 60 * 60_000;
+import type { SqliteRunner } from "./sqlite-runner.js";
+import type { LeaseCheckpoint, NewReservation, Settlement } from "./store.js";
 
 /**
  * The gateway's statements on any Kysely dialect: the key lookup, the reservation (one
- * conditional UPDATE: the overspend guarantee, DESIGN invariant 8) and the settle. Writes are
- * group-committed: those that arrive while other requests are in flight go into one transaction
- * at the end of the event loop's turn (each still resolved only once that transaction has
- * committed); a lone request writes at once. On SQLite reservations join the group commit too
- * (each still its own conditional UPDATE, run one after the other on the one connection); on
- * PostgreSQL they run on their own, so no row lock is held for a whole batch.
+ * conditional UPDATE: the overspend guarantee, DESIGN invariant 8), the lease renewals that
+ * checkpoint running streams, and the settle. Writes are group-committed: those that arrive while
+ * other requests are in flight go into one transaction at the end of the event loop's turn (each
+ * still resolved only once that transaction has committed); a lone request writes at once. On
+ * SQLite reservations join the group commit too (each still its own conditional UPDATE, run one
+ * after the other on the one connection); on PostgreSQL they run on their own, so no row lock is
+ * held for a whole batch.
  */
 export class GatewayQueries {
   private readonly findKeyQuery: Precompiled<Selectable<KeysTable>>;
@@ -29,18 +25,21 @@ export class GatewayQueries {
   /** Reservations this process made and has not settled yet: are other requests in flight? */
   private inFlight = 0;
   private readonly sqlite: SqliteRunner | undefined;
-  /** On a shared database (PostgreSQL) each reservation also holds a lease row. */
-  private readonly leases: boolean;
+  private readonly sharedLeases: boolean;
   private readonly reserveLeaseQuery: Precompiled<{ id: string }>;
   private readonly releaseLeaseQuery: Precompiled<{ micros: number }>;
-  private readonly expireLeasesQuery: Precompiled<unknown>;
+  private readonly renewLeaseQuery: Precompiled<{ id: string }>;
+  private readonly writeLeaseQuery: Precompiled<unknown>;
+  /** On SQLite: the reservations of this process that wrote a lease (a checkpoint). */
+  private readonly writtenLeases = new Set<string>();
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly group: GroupCommit,
+    dialect: StoreDialect,
   ) {
-    this.sqlite = sqliteRunnerOf(db);
-    this.leases = this.sqlite === undefined;
+    this.sqlite = dialect.sqlite;
+    this.sharedLeases = dialect.sharedLeases;
     this.findKeyQuery = new Precompiled(
       db.selectFrom("keys").selectAll().where("hash", "=", param<string>("hash")).compile(),
     );
@@ -65,11 +64,12 @@ export class GatewayQueries {
       )
       .returning("hash");
     this.reserveQuery = new Precompiled(reserve.compile());
-    // PostgreSQL: the same UPDATE and its lease, in one statement.
+    // Shared database: the same UPDATE and its lease, in one statement.
     this.reserveLeaseQuery = new Precompiled(
       sql<{ id: string }>`WITH reserved AS (${reserve})
-        INSERT INTO reservations (id, key_hash, micros, expires_at)
-        SELECT ${param("id")}, hash, ${micros}, ${param("expiresAt")} FROM reserved
+        INSERT INTO reservations (id, key_hash, micros, expires_at, model, upstream, streamed, created_at)
+        SELECT ${param("id")}, hash, ${micros}, ${param("expiresAt")}, ${param("model")},
+          ${param("upstream")}, ${param("streamed")}, ${param("createdAt")} FROM reserved
         RETURNING id`.compile(db),
     );
     this.releaseLeaseQuery = new Precompiled(
@@ -79,15 +79,39 @@ export class GatewayQueries {
         .returning("micros")
         .compile(),
     );
-    // Leases past their expiry belong to requests that died with their instance: each is
-    // deleted exactly once (here or by its settle), and only then subtracted from its key.
-    this.expireLeasesQuery = new Precompiled(
-      sql`WITH expired AS (
-        DELETE FROM reservations WHERE expires_at <= ${param("now")} RETURNING key_hash, micros
-      ), totals AS (SELECT key_hash, sum(micros) AS micros FROM expired GROUP BY key_hash)
-      UPDATE keys SET reserved_micros = CASE WHEN keys.reserved_micros > totals.micros
-        THEN keys.reserved_micros - totals.micros ELSE 0 END
-      FROM totals WHERE keys.hash = totals.key_hash`.compile(db),
+    this.renewLeaseQuery = new Precompiled(
+      db
+        .updateTable("reservations")
+        .set({
+          expires_at: param<number>("expiresAt"),
+          checkpoint_micros: param<number>("checkpoint"),
+        })
+        .where("id", "=", param<string>("id"))
+        .returning("id")
+        .compile(),
+    );
+    // SQLite: a stream's first checkpoint writes its lease, later ones update it.
+    this.writeLeaseQuery = new Precompiled(
+      db
+        .insertInto("reservations")
+        .values({
+          id: param("id"),
+          key_hash: param("hash"),
+          micros,
+          expires_at: param("expiresAt"),
+          checkpoint_micros: param("checkpoint"),
+          model: param("model"),
+          upstream: param("upstream"),
+          streamed: param("streamed"),
+          created_at: param("createdAt"),
+        })
+        .onConflict((oc) =>
+          oc.column("id").doUpdateSet({
+            expires_at: param<number>("expiresAt"),
+            checkpoint_micros: param<number>("checkpoint"),
+          }),
+        )
+        .compile(),
     );
 
     // Each counter restarts at `cost` when its window rolled over, in the same statement that
@@ -128,6 +152,7 @@ export class GatewayQueries {
           prompt_tokens: param("promptTokens"),
           completion_tokens: param("completionTokens"),
           cost_micros: cost,
+          overrun_micros: param("overrun"),
           usage_estimated: param("usageEstimated"),
           duration_ms: param("durationMs"),
           created_at: param("createdAt"),
@@ -147,32 +172,25 @@ export class GatewayQueries {
     return (await this.rows(this.findKeyQuery.bind({ hash })))[0];
   }
 
-  async reserveBudget(
-    keyHash: string,
-    micros: number,
-    now: Date,
-    leaseId: string,
-  ): Promise<boolean> {
-    const starts = windowStarts(now);
+  async reserveBudget(reservation: NewReservation): Promise<boolean> {
+    const starts = windowStarts(reservation.createdAt);
     const values = {
-      hash: keyHash,
-      micros,
+      hash: reservation.keyHash,
+      micros: reservation.micros,
       day: starts.day,
       week: starts.week,
       month: starts.month,
     };
-    if (this.leases) {
-      const expiresAt = now.getTime() + LEASE_MS;
+    if (this.sharedLeases) {
       const leased = await this.rows(
-        this.reserveLeaseQuery.bind({ ...values, id: leaseId, expiresAt }),
+        this.reserveLeaseQuery.bind({ ...values, ...leaseValues(reservation) }),
       );
       if (leased.length > 0) this.inFlight += 1;
       return leased.length > 0;
     }
     const query = this.reserveQuery.bind(values);
     // On SQLite a reservation joins the group commit while other requests are in flight (still
-    // its own conditional UPDATE); on PostgreSQL it runs on its own, so no row lock is held for a
-    // whole batch.
+    // its own conditional UPDATE).
     const reserved =
       this.sqlite && !this.alone()
         ? await this.group.submit<boolean>({
@@ -182,6 +200,54 @@ export class GatewayQueries {
         : (await this.rows(query)).length > 0;
     if (reserved) this.inFlight += 1;
     return reserved;
+  }
+
+  /**
+   * Renews leases and records checkpoints. Shared database: every live lease is renewed (the
+   * ids whose lease is gone are returned). SQLite: only leases with something delivered are
+   * written, so short requests never write one.
+   */
+  async renewLeases(checkpoints: readonly LeaseCheckpoint[], expiresAt: Date): Promise<string[]> {
+    const until = expiresAt.getTime();
+    if (this.sharedLeases) {
+      const lost: string[] = [];
+      await this.db.transaction().execute(async (trx) => {
+        for (const { reservation, deliveredMicros } of sortedByKey(checkpoints)) {
+          const renewed = await trx.executeQuery(
+            this.renewLeaseQuery.bind({
+              id: reservation.id,
+              expiresAt: until,
+              checkpoint: Math.min(deliveredMicros, reservation.micros),
+            }),
+          );
+          if (renewed.rows.length === 0) lost.push(reservation.id);
+        }
+      });
+      return lost;
+    }
+    const writes = checkpoints
+      .filter((checkpoint) => checkpoint.deliveredMicros > 0)
+      .map(({ reservation, deliveredMicros }) =>
+        this.writeLeaseQuery.bind({
+          ...leaseValues(reservation),
+          hash: reservation.keyHash,
+          micros: reservation.micros,
+          expiresAt: until,
+          checkpoint: Math.min(deliveredMicros, reservation.micros),
+        }),
+      );
+    if (writes.length === 0) return [];
+    await this.group.submit<void>({
+      sqlite(runner) {
+        for (const write of writes) runner.run(write.sql, write.parameters);
+      },
+      async kysely(trx) {
+        for (const write of writes) await trx.executeQuery(write);
+      },
+    });
+    for (const { reservation, deliveredMicros } of checkpoints)
+      if (deliveredMicros > 0) this.writtenLeases.add(reservation.id);
+    return [];
   }
 
   /**
@@ -233,43 +299,125 @@ export class GatewayQueries {
   }
 
   private settleWrite(settlement: Settlement): BatchedWrite<void> {
+    const id = settlement.record.id;
     const record = this.insertRequest(settlement);
-    const release = this.leases
-      ? this.releaseLeaseQuery.bind({ id: settlement.record.id })
-      : undefined;
-    const settleKey = (reserved: number) => this.settleKey(settlement, reserved);
+    const leased = this.sharedLeases || this.writtenLeases.delete(id);
+    const release = leased ? this.releaseLeaseQuery.bind({ id }) : undefined;
+    const settleKey = (reserved: number, cost: number) =>
+      this.settleKey(settlement, reserved, cost);
+    const overrun = (prior: number) =>
+      this.insertRequest({
+        ...settlement,
+        record: {
+          ...settlement.record,
+          costMicros: prior,
+          overrunMicros: settlement.record.overrunMicros + settlement.record.costMicros - prior,
+        },
+      });
+    // Built only on the rare path that needs them.
+    const expired = () => this.priorChargeQuery(id);
+    const forget = () => this.deleteRequest(id);
     return {
       order: settlement.record.keyHash,
       sqlite(runner) {
-        const key = settleKey(settlement.reservedMicros);
+        // One process per SQLite file: its own leases end only here (or at its next start).
+        if (release) runner.run(release.sql, release.parameters);
+        const key = settleKey(settlement.reservedMicros, settlement.record.costMicros);
         runner.run(key.sql, key.parameters);
         runner.run(record.sql, record.parameters);
       },
       async kysely(trx) {
-        // With leases, only what this settle's own lease still held is released: a lease the
-        // sweeper expired has been released already.
-        const reserved = release
-          ? Number((await trx.executeQuery(release)).rows[0]?.micros ?? 0)
-          : settlement.reservedMicros;
-        await trx.executeQuery(settleKey(reserved));
-        await trx.executeQuery(record);
+        if (!release) {
+          await trx.executeQuery(
+            settleKey(settlement.reservedMicros, settlement.record.costMicros),
+          );
+          await trx.executeQuery(record);
+          return;
+        }
+        const held = (await trx.executeQuery(release)).rows[0];
+        if (held) {
+          await trx.executeQuery(settleKey(Number(held.micros), settlement.record.costMicros));
+          await trx.executeQuery(record);
+          return;
+        }
+        // The lease expired first: its checkpoint was billed and its budget released, perhaps
+        // to other requests. Charging more could pass the limit: the rest is the operator's.
+        const prior = Number((await trx.executeQuery(expired())).rows[0]?.cost_micros ?? 0);
+        await trx.executeQuery(forget());
+        await trx.executeQuery(overrun(prior));
       },
     };
   }
 
-  /** Releases leases past their expiry (a shared database's crashed instances); their count. */
-  async expireLeases(now: Date): Promise<number> {
-    if (!this.leases) return 0;
-    const result = await this.db.executeQuery(this.expireLeasesQuery.bind({ now: now.getTime() }));
-    return Number(result.numAffectedRows ?? 0);
+  /** Ends the leases past their expiry on a shared database (crashed instances'); their count. */
+  expireLeases(now: Date): Promise<number> {
+    return this.sharedLeases ? this.endLeases(now.getTime(), now) : Promise.resolve(0);
   }
 
-  private settleKey({ record, settledAt }: Settlement, reserved: number): CompiledQuery<unknown> {
+  /** Ends every lease: a start-up on a SQLite file, where no request can be in flight. */
+  endAllLeases(now: Date): Promise<number> {
+    return this.endLeases(Number.MAX_SAFE_INTEGER, now);
+  }
+
+  /**
+   * Each lease ending by `before` is deleted exactly once (here, or by its own settle), and only
+   * then its reservation released and its last checkpoint billed, with a request record.
+   */
+  private endLeases(before: number, now: Date): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const ended = await trx
+        .deleteFrom("reservations")
+        .where("expires_at", "<=", before)
+        .returningAll()
+        .execute();
+      ended.sort((a, b) => (a.key_hash < b.key_hash ? -1 : a.key_hash > b.key_hash ? 1 : 0));
+      for (const lease of ended) {
+        const micros = Number(lease.micros);
+        const createdAt = Number(lease.created_at);
+        const settlement: Settlement = {
+          reservedMicros: micros,
+          settledAt: now,
+          record: {
+            id: lease.id,
+            keyHash: lease.key_hash,
+            model: lease.model,
+            upstream: lease.upstream,
+            streamed: Number(lease.streamed) === 1,
+            status: INTERRUPTED_STATUS,
+            promptTokens: 0,
+            completionTokens: 0,
+            costMicros: Math.min(Number(lease.checkpoint_micros), micros),
+            overrunMicros: 0,
+            usageEstimated: true,
+            durationMs: Math.max(0, now.getTime() - createdAt),
+            createdAt: new Date(createdAt),
+          },
+        };
+        await trx.executeQuery(this.settleKey(settlement, micros, settlement.record.costMicros));
+        await trx.executeQuery(this.insertRequest(settlement));
+      }
+      return ended.length;
+    });
+  }
+
+  private priorChargeQuery(id: string): CompiledQuery<{ cost_micros: number }> {
+    return this.db.selectFrom("requests").select("cost_micros").where("id", "=", id).compile();
+  }
+
+  private deleteRequest(id: string): CompiledQuery<unknown> {
+    return this.db.deleteFrom("requests").where("id", "=", id).compile();
+  }
+
+  private settleKey(
+    { record, settledAt }: Settlement,
+    reserved: number,
+    cost: number,
+  ): CompiledQuery<unknown> {
     const starts = windowStarts(settledAt);
     return this.settleKeyQuery.bind({
       hash: record.keyHash,
       reserved,
-      cost: record.costMicros,
+      cost,
       day: starts.day,
       week: starts.week,
       month: starts.month,
@@ -287,9 +435,39 @@ export class GatewayQueries {
       promptTokens: record.promptTokens,
       completionTokens: record.completionTokens,
       cost: record.costMicros,
+      overrun: record.overrunMicros,
       usageEstimated: record.usageEstimated ? 1 : 0,
       durationMs: record.durationMs,
       createdAt: record.createdAt.getTime(),
     });
   }
+}
+
+/**
+ * The status a request record gets when its instance died before it settled: what it had
+ * delivered at its last checkpoint is what was billed.
+ */
+export const INTERRUPTED_STATUS = 500;
+
+/** A lease's columns, as the reservation statements bind them. */
+function leaseValues(reservation: NewReservation) {
+  return {
+    id: reservation.id,
+    expiresAt: reservation.leaseExpiresAt.getTime(),
+    model: reservation.model,
+    upstream: reservation.upstream,
+    streamed: reservation.streamed ? 1 : 0,
+    createdAt: reservation.createdAt.getTime(),
+  };
+}
+
+/** In key order, as every batch takes its row locks, so concurrent writers cannot deadlock. */
+function sortedByKey(checkpoints: readonly LeaseCheckpoint[]): LeaseCheckpoint[] {
+  return [...checkpoints].sort((a, b) =>
+    a.reservation.keyHash < b.reservation.keyHash
+      ? -1
+      : a.reservation.keyHash > b.reservation.keyHash
+        ? 1
+        : 0,
+  );
 }

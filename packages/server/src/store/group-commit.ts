@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./schema.js";
-import { type SqliteRunner, sqliteRunnerOf } from "./sqlite-runner.js";
+import type { SqliteRunner } from "./sqlite-runner.js";
 
 /** One write, as it runs on either path. */
 export interface BatchedWrite<T> {
@@ -28,11 +28,11 @@ export class GroupCommit {
   private queue: Queued[] = [];
   private flushing: Promise<void> | undefined;
   private scheduled = false;
-  private readonly sqlite: SqliteRunner | undefined;
-
-  constructor(private readonly db: Kysely<Database>) {
-    this.sqlite = sqliteRunnerOf(db);
-  }
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** SQLite's synchronous runner, when the database is SQLite. */
+    private readonly sqlite?: SqliteRunner,
+  ) {}
 
   /** Whether a write could go straight to SQLite now: nothing queued, nothing in its way. */
   get idle(): boolean {

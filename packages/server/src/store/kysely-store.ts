@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import { CodeQueries } from "./code-queries.js";
+import type { StoreDialect } from "./dialect.js";
 import { GatewayQueries } from "./gateway-queries.js";
 import { GroupCommit } from "./group-commit.js";
 import { ms, msOrNull, toKey, toRequestRecord, toUser } from "./rows.js";
@@ -9,7 +10,9 @@ import type {
   KeyChanges,
   KeyListing,
   KeyTerms,
+  LeaseCheckpoint,
   NewCode,
+  NewReservation,
   RequestRecord,
   Session,
   Settlement,
@@ -31,10 +34,11 @@ export class KyselyStore implements Store {
 
   constructor(
     private readonly db: Kysely<Database>,
+    dialect: StoreDialect,
     private readonly onClose: () => Promise<void> = () => db.destroy(),
   ) {
-    this.group = new GroupCommit(db);
-    this.gateway = new GatewayQueries(db, this.group);
+    this.group = new GroupCommit(db, dialect.sqlite);
+    this.gateway = new GatewayQueries(db, this.group, dialect);
     this.codes = new CodeQueries(db, this.group);
   }
 
@@ -229,8 +233,12 @@ export class KyselyStore implements Store {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  reserveBudget(keyHash: string, micros: number, now: Date, leaseId: string): Promise<boolean> {
-    return this.gateway.reserveBudget(keyHash, micros, now, leaseId);
+  reserveBudget(reservation: NewReservation): Promise<boolean> {
+    return this.gateway.reserveBudget(reservation);
+  }
+
+  renewLeases(checkpoints: readonly LeaseCheckpoint[], expiresAt: Date): Promise<string[]> {
+    return this.gateway.renewLeases(checkpoints, expiresAt);
   }
 
   expireLeases(now: Date): Promise<number> {
@@ -264,7 +272,19 @@ export class KyselyStore implements Store {
     return Number(sessions.numDeletedRows) + Number(codes.numDeletedRows);
   }
 
-  async releaseReservations(): Promise<number> {
+  async listOverruns(limit: number): Promise<RequestRecord[]> {
+    const rows = await this.db
+      .selectFrom("requests")
+      .selectAll()
+      .where("overrun_micros", ">", 0)
+      .orderBy("created_at", "desc")
+      .limit(limit)
+      .execute();
+    return rows.map(toRequestRecord);
+  }
+
+  async releaseReservations(now: Date): Promise<number> {
+    await this.gateway.endAllLeases(now);
     const result = await this.db
       .updateTable("keys")
       .set({ reserved_micros: 0 })

@@ -116,6 +116,35 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "2026-12-02-001-money-safety": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable("requests")
+        .addColumn("overrun_micros", "bigint", (c) => c.notNull().defaultTo(0))
+        .execute();
+      // A lease records what its request had delivered, and enough to bill it after a crash.
+      await db.schema
+        .alterTable("reservations")
+        .addColumn("checkpoint_micros", "bigint", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable("reservations")
+        .addColumn("model", "text", (c) => c.notNull().defaultTo(""))
+        .execute();
+      await db.schema
+        .alterTable("reservations")
+        .addColumn("upstream", "text", (c) => c.notNull().defaultTo(""))
+        .execute();
+      await db.schema
+        .alterTable("reservations")
+        .addColumn("streamed", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable("reservations")
+        .addColumn("created_at", "bigint", (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 /** Hands Kysely's migrator the migrations compiled into this build. */

@@ -3,10 +3,10 @@ import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
+import { POSTGRES_DIALECT, type StoreDialect, sqliteDialect } from "./dialect.js";
 import { KyselyStore } from "./kysely-store.js";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
-import { registerSqliteRunner } from "./sqlite-runner.js";
 import type { Store } from "./store.js";
 
 const INT8_OID = 20;
@@ -25,12 +25,18 @@ export function isPostgresUrl(database: string): boolean {
  */
 export async function openStore(database: string): Promise<Store> {
   const postgres = isPostgresUrl(database);
-  const db = postgres ? openPostgres(database) : openSqlite(database);
+  const { db, dialect } = postgres ? openPostgres(database) : openSqlite(database);
   await migrate(db, postgres);
-  return new KyselyStore(db);
+  return new KyselyStore(db, dialect);
 }
 
-function openSqlite(path: string): Kysely<Database> {
+/** An open database and what its dialect can do. */
+interface Opened {
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+}
+
+function openSqlite(path: string): Opened {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
   sqlite.pragma("journal_mode = WAL");
@@ -41,7 +47,7 @@ function openSqlite(path: string): Kysely<Database> {
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: { close: () => sqlite.close(), prepare } }),
   });
-  registerSqliteRunner(db, {
+  const dialect = sqliteDialect({
     get inTransaction() {
       return sqlite.inTransaction;
     },
@@ -50,7 +56,7 @@ function openSqlite(path: string): Kysely<Database> {
       prepare(sql).run(parameters);
     },
   });
-  return db;
+  return { db, dialect };
 }
 
 const STATEMENT_CACHE_SIZE = 256;
@@ -72,7 +78,7 @@ function reusingStatements(sqlite: SQLite.Database): (sql: string) => SQLite.Sta
   };
 }
 
-function openPostgres(url: string): Kysely<Database> {
+function openPostgres(url: string): Opened {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
@@ -83,7 +89,10 @@ function openPostgres(url: string): Kysely<Database> {
           : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    dialect: POSTGRES_DIALECT,
+  };
 }
 
 async function migrate(db: Kysely<Database>, postgres: boolean): Promise<void> {

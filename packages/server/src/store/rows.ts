@@ -75,6 +75,7 @@ export function toRequestRecord(row: Selectable<RequestsTable>): RequestRecord {
     promptTokens: Number(row.prompt_tokens),
     completionTokens: Number(row.completion_tokens),
     costMicros: Number(row.cost_micros),
+    overrunMicros: Number(row.overrun_micros),
     usageEstimated: Number(row.usage_estimated) === 1,
     durationMs: Number(row.duration_ms),
     createdAt: new Date(Number(row.created_at)),

@@ -59,12 +59,21 @@ export interface KeysTable {
   month_micros: Generated<number>;
 }
 
-/** A reservation held on a shared database, until its request settles or its lease expires. */
+/**
+ * A reservation's lease: held until its request settles or the lease expires (its instance died).
+ * On PostgreSQL every reservation has one; on SQLite only streams that checkpointed.
+ */
 export interface ReservationsTable {
   id: string;
   key_hash: string;
   micros: number;
   expires_at: Millis;
+  /** What the request had delivered at its last checkpoint: billed should its instance die. */
+  checkpoint_micros: Generated<number>;
+  model: Generated<string>;
+  upstream: Generated<string>;
+  streamed: Generated<number>;
+  created_at: Generated<Millis>;
 }
 
 /** One metered chat completion. */
@@ -78,6 +87,8 @@ export interface RequestsTable {
   prompt_tokens: number;
   completion_tokens: number;
   cost_micros: number;
+  /** What the upstream's report exceeded the reservation by: the operator's, not the key's. */
+  overrun_micros: Generated<number>;
   usage_estimated: number;
   duration_ms: number;
   created_at: Millis;

@@ -1,6 +1,3 @@
-import type { Kysely } from "kysely";
-import type { Database } from "./schema.js";
-
 /**
  * Runs SQL synchronously on a SQLite connection, for the hot statements: each is a single
  * statement, or a batch in one `BEGIN … COMMIT` run without yielding to the event loop, so
@@ -11,16 +8,4 @@ export interface SqliteRunner {
   readonly inTransaction: boolean;
   all(sql: string, parameters: readonly unknown[]): unknown[];
   run(sql: string, parameters: readonly unknown[]): void;
-}
-
-const sqliteRunners = new WeakMap<Kysely<Database>, SqliteRunner>();
-
-/** Lets hot statements on `db` (a SQLite database) run synchronously through `runner`. */
-export function registerSqliteRunner(db: Kysely<Database>, runner: SqliteRunner): void {
-  sqliteRunners.set(db, runner);
-}
-
-/** The synchronous runner of a SQLite database; `undefined` for other dialects. */
-export function sqliteRunnerOf(db: Kysely<Database>): SqliteRunner | undefined {
-  return sqliteRunners.get(db);
 }

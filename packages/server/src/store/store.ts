@@ -95,7 +95,10 @@ export interface RequestRecord {
   readonly status: number;
   readonly promptTokens: number;
   readonly completionTokens: number;
+  /** What the key was charged: the cost, never more than the reservation. */
   readonly costMicros: number;
+  /** What the cost exceeded the reservation by: an upstream overrun, the operator's loss. */
+  readonly overrunMicros: number;
   /** Tokens were estimated because the upstream reported no usage. */
   readonly usageEstimated: boolean;
   readonly durationMs: number;
@@ -108,6 +111,28 @@ export interface Settlement {
   readonly record: RequestRecord;
   /** When it ended; decides the usage windows the cost counts in. */
   readonly settledAt: Date;
+}
+
+/** A reservation to make, and what its lease must know to bill its request should it die. */
+export interface NewReservation {
+  /** The request's record id. */
+  readonly id: string;
+  readonly keyHash: string;
+  readonly micros: number;
+  readonly model: string;
+  readonly upstream: string;
+  readonly streamed: boolean;
+  /** Now: decides the limit window, and is the request record's creation time. */
+  readonly createdAt: Date;
+  /** Until when the lease holds unless renewed. */
+  readonly leaseExpiresAt: Date;
+}
+
+/** A live reservation's lease renewal: what its request has delivered so far. */
+export interface LeaseCheckpoint {
+  readonly reservation: NewReservation;
+  /** Billed should the request's instance die before it settles (at most its reservation). */
+  readonly deliveredMicros: number;
 }
 
 /**
@@ -165,22 +190,30 @@ export interface Store {
    * Holds `micros` against the key's limit in one conditional UPDATE: it succeeds only while the
    * key is live (not revoked or disabled) and its usage in the current limit window plus what is
    * already reserved plus `micros` stays within the limit. Concurrent calls cannot overspend.
-   * Returns whether the reservation was made. `leaseId` names it until it is settled.
+   * On a shared database (PostgreSQL) the same statement also takes the reservation's lease.
+   * Returns whether the reservation was made.
    */
-  reserveBudget(keyHash: string, micros: number, now: Date, leaseId: string): Promise<boolean>;
+  reserveBudget(reservation: NewReservation): Promise<boolean>;
   /**
-   * On a shared database (PostgreSQL) every reservation also holds a lease, `leaseId` (the
-   * request's record id; its settle ends the lease). Releases the leases past their expiry —
-   * reservations of requests that died with their instance — and returns how many keys had some.
+   * Renews live reservations' leases until `expiresAt`, recording what each request has
+   * delivered so far (on SQLite only leases with something delivered are written). Returns the
+   * ids whose lease was already gone (expired by another instance).
+   */
+  renewLeases(checkpoints: readonly LeaseCheckpoint[], expiresAt: Date): Promise<string[]>;
+  /**
+   * Ends the leases past their expiry — reservations of requests that died with their instance:
+   * each releases its reservation, bills what its request had delivered at its last checkpoint,
+   * and leaves a request record (status `500`, estimated). Returns how many leases ended.
    */
   expireLeases(now: Date): Promise<number>;
   /**
    * In one transaction: releases the reservation, adds the real cost to the key's total and to
    * its day/week/month counters (restarting any whose window has rolled over), and stores the
-   * request record. `answerFirst`: where the write would run synchronously at once (a lone
-   * request on SQLite), it runs in the event loop's next check phase and the promise resolves at
-   * once — the answer goes out first, and the write still commits before any later request is
-   * read. Elsewhere the promise waits for the commit as usual.
+   * request record. If the lease was already expired (its checkpoint billed), nothing more is
+   * charged: the rest is recorded as overrun. `answerFirst`: where the write would run
+   * synchronously at once (a lone request on SQLite), it runs in the event loop's next check
+   * phase and the promise resolves at once — the answer goes out first, and the write still
+   * commits before any later request is read. Elsewhere the promise waits for the commit.
    */
   settleRequest(settlement: Settlement, options?: { answerFirst?: boolean }): Promise<void>;
   /** A key's most recent request records, newest first. */
@@ -194,11 +227,14 @@ export interface Store {
   deleteExpired(now: Date, keepCodesMs: number): Promise<number>;
 
   /**
-   * Releases every held reservation. Only for a start-up where no request can be in flight —
-   * one process on a SQLite file — after a crash left reservations of requests that died with it.
+   * Ends every lease as {@link expireLeases} does (billing each request's last checkpoint), then
+   * releases every held reservation. Only for a start-up where no request can be in flight — one
+   * process on a SQLite file — after a crash left reservations of requests that died with it.
    * Returns how many keys had some.
    */
-  releaseReservations(): Promise<number>;
+  releaseReservations(now: Date): Promise<number>;
+  /** Request records with an upstream overrun, newest first (for operators). */
+  listOverruns(limit: number): Promise<RequestRecord[]>;
 
   /** Reads a named server secret, creating it with `create()` the first time (first writer wins). */
   secret(name: string, create: () => string): Promise<string>;

@@ -3,7 +3,8 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /**
  * The one error type handlers throw. It knows its status, the message the client may see, and
- * extra headers; `onError` turns it into OpenRouter's JSON body or an HTML page.
+ * extra headers; `onError` turns it into OpenRouter's JSON body or an HTML page. `detail` is for
+ * the server log only (an upstream's raw answer, say): no response ever carries it.
  */
 export class KeyportError extends Error {
   override name = "KeyportError";
@@ -12,6 +13,7 @@ export class KeyportError extends Error {
     message: string,
     readonly headers: Record<string, string> = {},
     readonly metadata?: Record<string, unknown>,
+    readonly detail?: string,
   ) {
     super(message);
   }

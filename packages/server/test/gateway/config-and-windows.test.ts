@@ -48,7 +48,10 @@ describe("upstreams configuration", () => {
     expect(config.gateway).toMatchObject({
       keepAliveMs: 10_000,
       upstreamTimeoutMs: 120_000,
-      rateLimit: 0,
+      // Abuse limits are on by default (DESIGN invariant 7).
+      rateLimit: 600,
+      maxInFlightPerKey: 20,
+      leaseMs: 30_000,
     });
     expect(config.gateway.upstreams[0]?.name).toBe("openrouter");
     expect(() => parseConfig({ upstreams: "[{}]" }, {})).toThrow(/--upstreams/);
@@ -106,11 +109,15 @@ describe("usage windows (UTC; weeks from Monday, as OpenRouter counts)", () => {
 
 describe("prices", () => {
   it("bills tokens × prices in micro-credits, rounding up but not floating-point noise", () => {
-    expect(priceMicros({ promptPrice: 0.000001, completionPrice: 0.000002 }, 10, 5)).toBe(20);
-    expect(priceMicros({ promptPrice: 0.00000015, completionPrice: 0 }, 10, 0)).toBe(2);
+    expect(
+      priceMicros({ promptPrice: 0.000001, completionPrice: 0.000002, requestPrice: 0 }, 10, 5),
+    ).toBe(20);
+    expect(
+      priceMicros({ promptPrice: 0.00000015, completionPrice: 0, requestPrice: 0 }, 10, 0),
+    ).toBe(2);
     expect(
       costMicros(
-        { promptPrice: 1, completionPrice: 1 },
+        { promptPrice: 1, completionPrice: 1, requestPrice: 0 },
         { promptTokens: 1, completionTokens: 1, reportedCost: 0.0042, estimated: false },
       ),
     ).toBe(4200);

@@ -74,6 +74,7 @@ describe.each(dialects)("reservation leases ($name)", (dialect) => {
         promptTokens: 1,
         completionTokens: 1,
         costMicros: cost,
+        overrunMicros: 0,
         usageEstimated: false,
         durationMs: 1,
         createdAt: T0,
@@ -82,39 +83,104 @@ describe.each(dialects)("reservation leases ($name)", (dialect) => {
   }
 
   const reserved = async (hash: string) => (await store.findKey(hash))?.reservedMicros;
+  const usage = async (hash: string) => (await store.findKey(hash))?.usageMicros;
+
+  /** A reservation made at `now` whose lease lasts an hour unless renewed. */
+  function reservation(keyHash: string, micros: number, now: Date, id: string) {
+    return {
+      id,
+      keyHash,
+      micros,
+      model: "keyport/echo",
+      upstream: "keyport",
+      streamed: true,
+      createdAt: now,
+      leaseExpiresAt: new Date(now.getTime() + 60 * 60_000),
+    };
+  }
+  const reserve = (keyHash: string, micros: number, now: Date, id: string) =>
+    store.reserveBudget(reservation(keyHash, micros, now, id));
 
   it.runIf(dialect.name === "postgres")(
     "a crashed instance's reservation is released once its lease expires, exactly once",
     async () => {
       const hash = await keyWithLimit(1_000);
-      expect(await store.reserveBudget(hash, 300, T0, "lease-a")).toBe(true);
-      expect(await store.reserveBudget(hash, 200, at(30), "lease-b")).toBe(true);
+      expect(await reserve(hash, 300, T0, "lease-a")).toBe(true);
+      expect(await reserve(hash, 200, at(30), "lease-b")).toBe(true);
       // Room for 500 more only: the two reservations hold the rest.
-      expect(await store.reserveBudget(hash, 600, at(30), "lease-c")).toBe(false);
+      expect(await reserve(hash, 600, at(30), "lease-c")).toBe(false);
+      // lease-a's stream checkpoints 40 delivered.
+      expect(
+        await store.renewLeases(
+          [{ reservation: reservation(hash, 300, T0, "lease-a"), deliveredMicros: 40 }],
+          at(60),
+        ),
+      ).toEqual([]);
 
       expect(await store.expireLeases(at(59))).toBe(0);
       expect(await reserved(hash)).toBe(500);
-      // Past the first lease only: its 300 come back, the live one stays held.
+      // Past the first lease only: its 300 come back, what it delivered is billed, the live one
+      // stays held.
       expect(await store.expireLeases(at(61))).toBe(1);
       expect(await reserved(hash)).toBe(200);
+      expect(await usage(hash)).toBe(40);
+      // Renewing a lease that is gone says so.
+      expect(
+        await store.renewLeases(
+          [{ reservation: reservation(hash, 300, T0, "lease-a"), deliveredMicros: 80 }],
+          at(120),
+        ),
+      ).toEqual(["lease-a"]);
 
-      // The request behind the expired lease settles after all: it bills, but does not release
-      // the 300 a second time (which would free budget the live reservation still needs).
+      // The request behind the expired lease settles after all: it does not release the 300 a
+      // second time (which would free budget the live reservation still needs), and charges
+      // nothing past its checkpoint: its budget went back to the key. The rest is overrun.
       await store.settleRequest(settlement(hash, "lease-a", 300, 250));
       expect(await reserved(hash)).toBe(200);
+      expect(await usage(hash)).toBe(40);
       await store.settleRequest(settlement(hash, "lease-b", 200, 100));
       expect(await reserved(hash)).toBe(0);
-      expect((await store.findKey(hash))?.usageMicros).toBe(350);
+      expect(await usage(hash)).toBe(140);
       expect(await store.expireLeases(at(200))).toBe(0);
+      const overruns = await store.listOverruns(10);
+      expect(overruns.map((r) => [r.id, r.costMicros, r.overrunMicros])).toContainEqual([
+        "lease-a",
+        40,
+        210,
+      ]);
     },
   );
 
   it("a settle releases exactly what its request reserved", async () => {
     const hash = await keyWithLimit(1_000);
-    expect(await store.reserveBudget(hash, 400, T0, "lease-x")).toBe(true);
+    expect(await reserve(hash, 400, T0, "lease-x")).toBe(true);
     expect(await reserved(hash)).toBe(400);
     await store.settleRequest(settlement(hash, "lease-x", 400, 10));
     expect(await reserved(hash)).toBe(0);
     expect((await store.findKey(hash))?.usageMicros).toBe(10);
+  });
+
+  it("a start-up on a SQLite file bills each dead stream's last checkpoint and frees the rest", async () => {
+    const hash = await keyWithLimit(1_000);
+    expect(await reserve(hash, 300, T0, "dead-a")).toBe(true);
+    expect(await reserve(hash, 200, T0, "dead-b")).toBe(true);
+    await store.renewLeases(
+      [
+        { reservation: reservation(hash, 300, T0, "dead-a"), deliveredMicros: 70 },
+        // More than reserved is never billed.
+        { reservation: reservation(hash, 200, T0, "dead-b"), deliveredMicros: 900 },
+      ],
+      at(60),
+    );
+    // What a SQLite start-up does; on PostgreSQL only expired leases end this way.
+    if (dialect.name === "sqlite") await store.releaseReservations(at(5));
+    else await store.expireLeases(at(61));
+    expect(await reserved(hash)).toBe(0);
+    expect(await usage(hash)).toBe(270);
+    const records = await store.listRequests(hash, 10);
+    expect(records.map((r) => [r.id, r.status, r.costMicros]).sort()).toEqual([
+      ["dead-a", 500, 70],
+      ["dead-b", 500, 200],
+    ]);
   });
 });

@@ -33,7 +33,7 @@ describe.each(dialects)(
       const echo = models.find((model) => model.id === "keyport/echo");
       expect(echo?.description).toMatch(/TEST MODEL/);
       const chat = models.find((model) => model.id === "fake/chat");
-      expect(chat?.pricing).toEqual({ prompt: "0.000001", completion: "0.00001" });
+      expect(chat?.pricing).toEqual({ prompt: "0.000001", completion: "0.00001", request: "0" });
     });
 
     it("completes without streaming, forwarding with the upstream's key and adding usage.cost", async () => {

@@ -17,6 +17,7 @@ const route = (maxTokens?: number, completionPrice = 0.00001): ModelRoute => ({
   upstreamModel: "upstream-m",
   promptPrice: 0.000001,
   completionPrice,
+  requestPrice: 0,
   ...(maxTokens === undefined ? {} : { maxTokens }),
 });
 const SETTINGS: PlanSettings = { defaultMaxTokens: 4096, nonTextPartTokens: 10_000 };

@@ -241,7 +241,7 @@ describe.each(dialects)(
       expect(await server.store.findKey(hash)).toMatchObject({ reservedMicros: 0 });
     });
 
-    it("warns (naming model and upstream, never the key) when a request costs more than reserved, and bills it", async () => {
+    it("charges at most the reservation when an upstream reports more; the overrun is logged (naming model and upstream, never the key) and recorded", async () => {
       const errors = vi.spyOn(console, "error").mockImplementation(() => {});
       const { key, hash } = await mintKeyFor(server, {});
       const fits = await chat(server, key, { model: "fake/chat", messages: user("hi") });
@@ -261,13 +261,27 @@ describe.each(dialects)(
       }
       expect(errors).toHaveBeenCalledTimes(2);
       for (const [line] of errors.mock.calls) {
-        expect(line).toMatch(/"fake\/cost".*upstream "fake".*0\.0042 credits/);
+        expect(line).toMatch(/overrun.*"fake\/cost".*upstream "fake".*cost 0\.0042 credits/);
         expect(String(line)).not.toContain("\n");
         expect(String(line)).not.toContain(key);
         expect(String(line)).not.toContain(hash);
       }
+      const records = (await server.store.listRequests(hash, 10)).filter(
+        (record) => record.model === "fake/cost",
+      );
+      expect(records).toHaveLength(2);
+      let charged = 0;
+      for (const record of records) {
+        // Charged its reservation (a few dozen micro-credits), the rest is the operator's.
+        expect(record.costMicros).toBeGreaterThan(0);
+        expect(record.costMicros).toBeLessThan(4200);
+        expect(record.costMicros + record.overrunMicros).toBe(4200);
+        // The upstream's report stays on record.
+        expect([record.promptTokens, record.completionTokens]).toEqual([10, 5]);
+        charged += record.costMicros;
+      }
       const stored = await server.store.findKey(hash);
-      expect(stored?.usageMicros).toBe(60 + 2 * 4200);
+      expect(stored?.usageMicros).toBe(60 + charged);
     });
   },
 );

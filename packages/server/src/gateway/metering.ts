@@ -1,0 +1,224 @@
+import type { Clock } from "../clock.js";
+import { fromMicros, usageAgainstLimit } from "../domain/credits.js";
+import type { NewReservation, Store, StoredKey } from "../store/store.js";
+import { KeyportError } from "../web/errors.js";
+import type { TokenUsage } from "./pricing.js";
+
+/** How the meter holds budgets and bounds a key's concurrency. */
+export interface MeterSettings {
+  /**
+   * How long a reservation's lease lasts unless renewed. Live requests renew theirs (and record
+   * what they delivered) every sixth of it, so only a dead instance's leases ever run out.
+   */
+  readonly leaseMs: number;
+  /** Requests one key may have in flight in this process (`0`: unbounded). */
+  readonly maxInFlightPerKey: number;
+}
+
+/** What a finished request amounts to, before the ceiling is applied. */
+export interface MeteredOutcome {
+  /** The HTTP status the client got (`499`: it went away). */
+  readonly status: number;
+  /** The token counts to record: the upstream's report, or Keyport's estimate. */
+  readonly usage: TokenUsage;
+  /** What the request cost, by the upstream's report or Keyport's prices. */
+  readonly costMicros: number;
+}
+
+/** What a reservation's request was charged. */
+export interface Charge {
+  /** Charged to the key: the cost, never more than the reservation. */
+  readonly chargedMicros: number;
+  /** What the cost exceeded the reservation by: on record as the operator's, not the key's. */
+  readonly overrunMicros: number;
+}
+
+/**
+ * Reserve, lease, settle (DESIGN invariant 8). The meter admits requests per key, makes each
+ * request's reservation (a conditional UPDATE that cannot overspend), keeps the leases of its
+ * live requests renewed with what they have delivered so far, and settles each request at most
+ * at what it reserved.
+ */
+export class Meter {
+  private readonly live = new Map<string, Reservation>();
+  private readonly inFlight = new Map<string, number>();
+  private renewal: NodeJS.Timeout | undefined;
+  private renewing = false;
+  /** Upstream overruns this process has recorded. */
+  overruns = 0;
+
+  constructor(
+    readonly store: Store,
+    readonly clock: Clock,
+    private readonly settings: MeterSettings,
+  ) {}
+
+  /**
+   * Counts one more request in flight on `keyHash`; `429` past the bound. Decided before the
+   * request's body is read. Returns the release, which may be called more than once.
+   */
+  admit(keyHash: string): () => void {
+    const bound = this.settings.maxInFlightPerKey;
+    const count = this.inFlight.get(keyHash) ?? 0;
+    if (bound > 0 && count >= bound) {
+      throw new KeyportError(
+        429,
+        `Too many requests in flight on this key (at most ${bound}); retry when one has finished`,
+        { "Retry-After": "1" },
+      );
+    }
+    this.inFlight.set(keyHash, count + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.inFlight.get(keyHash) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(keyHash, left);
+      else this.inFlight.delete(keyHash);
+    };
+  }
+
+  /**
+   * Holds `micros` against the key, with a lease.
+   * @throws KeyportError `402` (or `401`/`403` when the key changed meanwhile) when it does not fit.
+   */
+  async reserve(
+    key: StoredKey,
+    request: Omit<NewReservation, "keyHash" | "createdAt" | "leaseExpiresAt">,
+  ): Promise<Reservation> {
+    const now = this.clock();
+    const spec: NewReservation = {
+      ...request,
+      keyHash: key.hash,
+      createdAt: now,
+      leaseExpiresAt: new Date(now.getTime() + this.settings.leaseMs),
+    };
+    if (!(await this.store.reserveBudget(spec))) throw await this.refusal(key.hash, spec.micros);
+    const reservation = new Reservation(this, spec);
+    this.live.set(spec.id, reservation);
+    this.renewal ??= setInterval(this.renew, Math.max(50, this.settings.leaseMs / 6));
+    return reservation;
+  }
+
+  /** @internal A reservation settled: stop renewing its lease. */
+  ended(id: string): void {
+    this.live.delete(id);
+    if (this.live.size === 0 && this.renewal) {
+      clearInterval(this.renewal);
+      this.renewal = undefined;
+    }
+  }
+
+  private readonly renew = () => {
+    if (this.renewing || this.live.size === 0) return;
+    this.renewing = true;
+    const checkpoints = [...this.live.values()].map((reservation) => ({
+      reservation: reservation.spec,
+      deliveredMicros: reservation.delivered(),
+    }));
+    const until = new Date(this.clock().getTime() + this.settings.leaseMs);
+    this.store
+      .renewLeases(checkpoints, until)
+      .then((lost) => {
+        for (const id of lost)
+          console.error(`keyport: request ${id} lost its reservation's lease (it had expired)`);
+      })
+      .catch((error: unknown) =>
+        console.error("keyport: renewing reservation leases failed", error),
+      )
+      .finally(() => {
+        this.renewing = false;
+      });
+  };
+
+  /** Why a reservation failed: the key changed meanwhile, or it has no room for the worst case. */
+  private async refusal(keyHash: string, requested: number): Promise<KeyportError> {
+    const key = await this.store.findKey(keyHash);
+    if (!key || key.revokedAt) return new KeyportError(401, "User not found.");
+    if (key.disabled) return new KeyportError(403, "Key is disabled");
+    const limit = key.limitMicros ?? 0;
+    const used = usageAgainstLimit(key, this.clock());
+    const remaining = Math.max(0, limit - used - key.reservedMicros);
+    return new KeyportError(
+      402,
+      `Key limit reached: this request may cost up to ${fromMicros(requested)} credits and the key has ${fromMicros(remaining)} of its ${fromMicros(limit)} left` +
+        (key.reservedMicros > 0
+          ? ` (${fromMicros(key.reservedMicros)} more held by requests in flight)`
+          : "") +
+        ". Lower max_tokens (or n) or raise the key's limit.",
+      {},
+      {
+        limit_source: "key",
+        limit: fromMicros(limit),
+        limit_reset: key.limitReset,
+        limit_remaining: fromMicros(remaining),
+        reserved: fromMicros(key.reservedMicros),
+        requested: fromMicros(requested),
+      },
+    );
+  }
+}
+
+/** One request's hold on its key's budget, from its reservation to its settle. */
+export class Reservation {
+  /** What the request has delivered so far (micro-credits), read at each lease renewal. */
+  delivered: () => number = () => 0;
+  private settled = false;
+  private readonly startedAt = performance.now();
+
+  constructor(
+    private readonly meter: Meter,
+    readonly spec: NewReservation,
+  ) {}
+
+  get micros(): number {
+    return this.spec.micros;
+  }
+
+  /**
+   * Charges the outcome, never more than was reserved: an upstream that reports more than it was
+   * asked for (a lying or misbehaving provider, reasoning billed past `max_tokens`) is the
+   * operator's overrun — logged, counted, and kept on the request record with the upstream's
+   * reported usage. Settles once; later calls charge nothing.
+   */
+  async settle(outcome: MeteredOutcome, options?: { answerFirst?: boolean }): Promise<Charge> {
+    if (this.settled) return { chargedMicros: 0, overrunMicros: 0 };
+    this.settled = true;
+    const { spec, meter } = this;
+    const chargedMicros = Math.min(outcome.costMicros, spec.micros);
+    const overrunMicros = outcome.costMicros - chargedMicros;
+    if (overrunMicros > 0) {
+      meter.overruns += 1;
+      console.error(
+        `keyport: upstream overrun on request ${spec.id}: model ${JSON.stringify(spec.model)} on upstream ${JSON.stringify(spec.upstream)} cost ${fromMicros(outcome.costMicros)} credits, ${fromMicros(overrunMicros)} more than the ${fromMicros(spec.micros)} reserved; the key was charged the reservation`,
+      );
+    }
+    try {
+      await meter.store.settleRequest(
+        {
+          reservedMicros: spec.micros,
+          settledAt: meter.clock(),
+          record: {
+            id: spec.id,
+            keyHash: spec.keyHash,
+            model: spec.model,
+            upstream: spec.upstream,
+            streamed: spec.streamed,
+            status: outcome.status,
+            promptTokens: outcome.usage.promptTokens,
+            completionTokens: outcome.usage.completionTokens,
+            costMicros: chargedMicros,
+            overrunMicros,
+            usageEstimated: outcome.usage.estimated,
+            durationMs: Math.round(performance.now() - this.startedAt),
+            createdAt: spec.createdAt,
+          },
+        },
+        options,
+      );
+    } finally {
+      meter.ended(spec.id);
+    }
+    return { chargedMicros, overrunMicros };
+  }
+}
