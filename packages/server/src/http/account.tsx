@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
-import { hashPassword, verifyPassword } from "../domain/passwords.js";
+import { verifyPassword } from "../domain/passwords.js";
+import { accountProblem, createAccount, normalizeEmail } from "../services/accounts.js";
 import { HomePage, SignInPage, SignUpPage } from "../views/account-pages.js";
 import { clientAddress } from "../web/client-address.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
@@ -9,35 +9,6 @@ import { KeyportError } from "../web/errors.js";
 import { readForm, safeNext, single } from "../web/form.js";
 import { RateLimiter } from "../web/rate-limit.js";
 import { endSession, startSession } from "../web/session.js";
-
-const EMAIL_SHAPE = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
-
-/** Normalises an email for storage and lookup. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
-/** Whether an email and password are acceptable for a new account; the problem otherwise. */
-export function accountProblem(email: string, password: string): string | undefined {
-  if (!EMAIL_SHAPE.test(email)) return "Enter a valid email address.";
-  if (password.length < 8) return "Choose a password of at least 8 characters.";
-  if (password.length > 1024) return "Choose a password of at most 1024 characters.";
-  return undefined;
-}
-
-/** Creates an account with an argon2id password hash; `undefined` when the email is taken. */
-export async function createAccount(
-  deps: Pick<AppDeps, "store" | "clock">,
-  email: string,
-  password: string,
-) {
-  return deps.store.createUser({
-    id: `user_${randomUUID().replaceAll("-", "")}`,
-    email,
-    passwordHash: await hashPassword(password),
-    createdAt: deps.clock(),
-  });
-}
 
 /** Sign-in, sign-up, sign-out and the landing page. */
 export function accountRoutes(deps: AppDeps) {

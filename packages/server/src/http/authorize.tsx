@@ -2,13 +2,13 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { type AuthRequest, authRequestParams, parseAuthRequest } from "../domain/auth-request.js";
 import { withQuery } from "../domain/callback-policy.js";
+import { issueCode } from "../services/issue-code.js";
 import { ConsentPage } from "../views/consent-page.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
 import { assertCsrf, csrfToken } from "../web/csrf.js";
 import { KeyportError } from "../web/errors.js";
 import { type FormFields, readForm, single } from "../web/form.js";
 import { redirectToCode } from "./headless-result.js";
-import { issueCode } from "./issue-code.js";
 
 /** `GET /auth` (consent page) and `POST /auth` (the user's decision). */
 export function authorizeRoutes(deps: AppDeps) {

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { AUTH_PARAMS, parseAuthRequest } from "../domain/auth-request.js";
+import { issueCode } from "../services/issue-code.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
 import { KeyportError } from "../web/errors.js";
 import { readJson } from "../web/json-body.js";
 import { authenticateManagementKey } from "../web/management-auth.js";
-import { issueCode } from "./issue-code.js";
 
 const text = (max: number) => z.string().max(max).nullish();
 

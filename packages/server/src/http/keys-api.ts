@@ -2,12 +2,12 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { toMicros } from "../domain/credits.js";
+import { issueKey } from "../services/issue-key.js";
 import type { KeyChanges } from "../store/store.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
 import { KeyportError } from "../web/errors.js";
 import { readJson } from "../web/json-body.js";
 import { authenticateManagementKey } from "../web/management-auth.js";
-import { issueKey } from "./key-admin.js";
 import { keyView } from "./key-view.js";
 
 const PAGE_SIZE = 100;

@@ -3,8 +3,8 @@ import { createApp } from "../../src/app.js";
 import { systemClock } from "../../src/clock.js";
 import { codeChallengeOf } from "../../src/domain/pkce.js";
 import { randomToken, sha256Hex } from "../../src/domain/secrets.js";
-import { createAccount } from "../../src/http/account.js";
 import { parseConfig } from "../../src/index.js";
+import { createAccount } from "../../src/services/accounts.js";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/store.js";
 

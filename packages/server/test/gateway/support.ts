@@ -5,8 +5,8 @@ import SQLite from "better-sqlite3";
 import pg from "pg";
 import { codeChallengeOf } from "../../src/domain/pkce.js";
 import { randomToken, sha256Hex } from "../../src/domain/secrets.js";
-import { createAccount } from "../../src/http/account.js";
 import { type ConfigInput, parseConfig, type RunningServer, startServer } from "../../src/index.js";
+import { createAccount } from "../../src/services/accounts.js";
 import { isPostgresUrl } from "../../src/store/open.js";
 import type { TestDatabase } from "../support/databases.js";
 

@@ -1,5 +1,5 @@
-import { issueKey } from "../../src/http/key-admin.js";
 import type { RunningServer } from "../../src/index.js";
+import { issueKey } from "../../src/services/issue-key.js";
 import { Browser } from "./browser.js";
 
 /** A signed-up account and a management key for it, made the way `keyport keys` makes one. */

@@ -1,7 +1,7 @@
 import type { AuthRequest } from "../domain/auth-request.js";
 import { toMicros } from "../domain/credits.js";
 import { randomToken, sha256Hex } from "../domain/secrets.js";
-import type { AppDeps } from "../web/context.js";
+import type { ServiceDeps } from "./deps.js";
 
 /** Codes live 10 minutes, as OpenRouter's do. */
 export const CODE_LIFETIME_MS = 10 * 60_000;
@@ -20,7 +20,7 @@ export interface IssuedCode {
  * const { code } = await issueCode(deps, user.id, request);
  */
 export async function issueCode(
-  deps: Pick<AppDeps, "store" | "clock">,
+  deps: ServiceDeps,
   userId: string,
   request: AuthRequest,
 ): Promise<IssuedCode> {

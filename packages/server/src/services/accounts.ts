@@ -1,0 +1,33 @@
+import { randomUUID } from "node:crypto";
+import { hashPassword } from "../domain/passwords.js";
+import type { ServiceDeps } from "./deps.js";
+
+const EMAIL_SHAPE = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
+
+/** Normalises an email for storage and lookup. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Whether an email and password are acceptable for a new account; the problem otherwise. */
+export function accountProblem(email: string, password: string): string | undefined {
+  if (!EMAIL_SHAPE.test(email)) return "Enter a valid email address.";
+  if (password.length < 8) return "Choose a password of at least 8 characters.";
+  if (password.length > 1024) return "Choose a password of at most 1024 characters.";
+  return undefined;
+}
+
+/**
+ * Creates an account with an argon2id password hash; `undefined` when the email is taken. The
+ * sign-up page and `keyport users create` both create accounts through here.
+ * @example
+ * const user = await createAccount({ store, clock: systemClock }, email, password);
+ */
+export async function createAccount(deps: ServiceDeps, email: string, password: string) {
+  return deps.store.createUser({
+    id: `user_${randomUUID().replaceAll("-", "")}`,
+    email,
+    passwordHash: await hashPassword(password),
+    createdAt: deps.clock(),
+  });
+}
