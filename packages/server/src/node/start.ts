@@ -4,6 +4,7 @@ import { createApp } from "../app.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { KeyportConfig } from "../config/config.js";
 import { randomToken } from "../domain/secrets.js";
+import { lockDatabaseFile, type ServerLock } from "../store/file-lock.js";
 import { isPostgresUrl, openStore } from "../store/open.js";
 import type { Store } from "../store/store.js";
 
@@ -27,18 +28,43 @@ export async function startServer(
   config: KeyportConfig,
   clock: Clock = systemClock,
 ): Promise<RunningServer> {
-  const store = await openStore(config.database);
-  // A SQLite file has one server process: what is reserved at its start belongs to requests that
-  // died with the previous one. (Instances sharing PostgreSQL cannot know that; see README.)
+  // Before anything touches the file: a second server's start-up release below would free the
+  // reservations of the first one's live requests.
+  const lock = takesFileLock(config.database) ? lockDatabaseFile(config.database) : undefined;
+  let store: Store | undefined;
+  try {
+    store = await openStore(config.database);
+    return await serveStore(config, clock, store, lock);
+  } catch (error) {
+    await store?.close();
+    lock?.release();
+    throw error;
+  }
+}
+
+/** A SQLite file has one server process; `:memory:` is private anyway, PostgreSQL is shared. */
+function takesFileLock(database: string): boolean {
+  return database !== ":memory:" && !isPostgresUrl(database);
+}
+
+async function serveStore(
+  config: KeyportConfig,
+  clock: Clock,
+  store: Store,
+  lock: ServerLock | undefined,
+): Promise<RunningServer> {
+  // A SQLite file has one server process (the lock above): what is reserved at its start belongs
+  // to requests that died with the previous one. (Instances sharing PostgreSQL cannot know that;
+  // see README.)
   if (!isPostgresUrl(config.database)) {
-    const released = await store.releaseReservations();
+    const released = await store.releaseReservations(clock());
     if (released > 0)
       console.error(`Released the reservations of ${released} key(s) left by a crash`);
   }
   const secret = await store.secret("csrf", () => randomToken());
   const app = createApp({ config, store, clock, secret });
-  const sweeper = sweepExpired(store, clock);
   const server = await listen(app.fetch, config);
+  const sweeper = sweepExpired(store, clock);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -53,6 +79,7 @@ export async function startServer(
         await stopListening(server, config.shutdownGraceMs);
         // Closing the store waits for requests cut at the deadline to settle what they used.
         await store.close();
+        lock?.release();
       })();
       return closing;
     },
