@@ -18,6 +18,7 @@ import { jsonError, KeyportError } from "./web/errors.js";
 import { MAX_BODY_BYTES } from "./web/limits.js";
 import { securityHeaders } from "./web/security-headers.js";
 import { browserSession } from "./web/session.js";
+import { answerStorageFault } from "./web/storage-unavailable.js";
 
 /**
  * Builds the Keyport HTTP application: pages, the PKCE exchange, the key API and the gateway.
@@ -71,7 +72,7 @@ function renderError(c: Context<AppEnv>, error: unknown): Response | Promise<Res
   const failure =
     error instanceof HTTPException
       ? new KeyportError(error.status as 400, error.message || "Bad request")
-      : error;
+      : answerStorageFault(error);
   if (c.req.path.startsWith("/api/")) return jsonError(c, failure);
   if (!(failure instanceof KeyportError)) {
     console.error(failure);

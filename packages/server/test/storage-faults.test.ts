@@ -1,0 +1,139 @@
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import SQLite from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { codeChallengeOf } from "../src/domain/pkce.js";
+import { randomToken, sha256Hex } from "../src/domain/secrets.js";
+import { createAccount, type RunningServer } from "../src/index.js";
+import { exchange, keyInfo, startTestServer } from "./support/server.js";
+
+/** A small RAM disk for the database, so the test can fill it; only root may mount one. */
+function mountSmallDisk(): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), "keyport-full-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", dir], {
+      stdio: "ignore",
+    });
+    return dir;
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+const disk = mountSmallDisk();
+
+/** Writes `filler` until the disk refuses (ENOSPC), in ever smaller pieces to the last page. */
+function fillDisk(filler: string): void {
+  const fd = openSync(filler, "w");
+  try {
+    for (let size = 1 << 20; size >= 512; size >>= 1) {
+      const chunk = Buffer.alloc(size, 1);
+      // At most 64 pieces of each size: a bounded loop even if the disk were larger than meant.
+      for (let i = 0; i < 64; i++) {
+        try {
+          writeSync(fd, chunk);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
+          break;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A code for a fresh account, as the consent page stores it, and its verifier. */
+async function prepareCode(server: RunningServer) {
+  const now = new Date();
+  const user = await createAccount(
+    { store: server.store, clock: () => now },
+    `u${randomToken(6)}@example.com`,
+    "correct horse battery staple",
+  );
+  const code = randomToken();
+  const verifier = randomToken();
+  await server.store.createCode({
+    codeHash: sha256Hex(code),
+    userId: user?.id ?? "",
+    codeChallenge: codeChallengeOf(verifier, "S256"),
+    codeChallengeMethod: "S256",
+    callbackUrl: "http://localhost:3000/callback",
+    keyLabel: "full disk",
+    limitMicros: 1_000_000,
+    limitReset: null,
+    keyExpiresAt: null,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + 10 * 60_000),
+  });
+  return { code, code_verifier: verifier, code_challenge_method: "S256" };
+}
+
+function echo(server: RunningServer, key: string): Promise<Response> {
+  return fetch(`${server.url}/api/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify({
+      model: "keyport/echo",
+      max_tokens: 5,
+      messages: [{ role: "user", content: "one two three" }],
+    }),
+  });
+}
+
+async function expectUnavailable(response: Response): Promise<void> {
+  expect(response.status).toBe(503);
+  expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
+  const body = (await response.json()) as { error: { code: number; message: string } };
+  expect(body.error.code).toBe(503);
+  expect(typeof body.error.message).toBe("string");
+  // No internals: neither SQLite's words nor the database's path.
+  expect(body.error.message).not.toMatch(/sqlite|disk|full|\//i);
+}
+
+describe.skipIf(!disk)(
+  "DESIGN invariant 9: a full disk is answered with 503, and service returns by itself (SQLite on a small tmpfs; needs root to mount it)",
+  () => {
+    const root = disk as string;
+    const database = join(root, "keyport.sqlite");
+    const filler = join(root, "filler");
+    let server: RunningServer;
+
+    beforeAll(async () => {
+      server = await startTestServer({ url: database, drop: async () => {} }, { echoDelayMs: 0 });
+    });
+    afterAll(async () => {
+      await server?.close();
+      execFileSync("umount", [root]);
+      rmSync(root, { recursive: true, force: true });
+    });
+
+    it("writes get 503 + Retry-After in OpenRouter's error shape, reads keep working, writes come back once space frees", async () => {
+      const minted = await exchange(server.url, await prepareCode(server));
+      const { key } = (await minted.json()) as { key: string };
+      expect((await echo(server, key)).status).toBe(200);
+      const pending = await prepareCode(server);
+
+      // An empty write-ahead log, so the next write has to grow a file on the full disk.
+      const side = new SQLite(database);
+      side.pragma("wal_checkpoint(TRUNCATE)");
+      side.close();
+      fillDisk(filler);
+
+      await expectUnavailable(await exchange(server.url, pending));
+      await expectUnavailable(await echo(server, key));
+      expect((await keyInfo(server.url, key)).status).toBe(200);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
+      rmSync(filler);
+      // The very code the full disk refused is still good: its consumption was rolled back.
+      const retried = await exchange(server.url, pending);
+      expect(retried.status).toBe(200);
+      expect(((await retried.json()) as { key: string }).key).toMatch(/^sk-/);
+      expect((await echo(server, key)).status).toBe(200);
+    });
+  },
+);
