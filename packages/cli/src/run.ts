@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "@keyport/server";
+import type { Command } from "./command.js";
 import { demoCommand } from "./commands/demo.js";
 import { keysCommand } from "./commands/keys.js";
 import { loginCommand } from "./commands/login.js";
@@ -8,17 +9,6 @@ import { serveCommand } from "./commands/serve.js";
 import { usersCommand } from "./commands/users.js";
 import { whoamiCommand } from "./commands/whoami.js";
 import { type CommandIo, EXIT, UsageError } from "./io.js";
-
-/** One `keyport` subcommand. */
-export interface Command {
-  readonly summary: string;
-  readonly usage: string;
-  readonly options: NonNullable<Parameters<typeof parseArgs>[0]>["options"];
-  run(
-    args: { values: Record<string, unknown>; positionals: string[] },
-    io: CommandIo,
-  ): Promise<number>;
-}
 
 const commands: Record<string, Command> = {
   serve: serveCommand,

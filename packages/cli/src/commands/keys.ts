@@ -7,9 +7,9 @@ import {
   type StoredKey,
   systemClock,
 } from "@keyport/server";
+import type { Command } from "../command.js";
 import type { CommandIo } from "../io.js";
 import { EXIT, UsageError } from "../io.js";
-import type { Command } from "../run.js";
 
 const USAGE = `Usage: keyport keys create-management --email EMAIL [--name TEXT] [--database PATH|URL]
        keyport keys list --email EMAIL [--database PATH|URL]

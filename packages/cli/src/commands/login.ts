@@ -16,8 +16,8 @@ import {
   reportError,
   resolveBaseUrl,
 } from "../account.js";
+import type { Command } from "../command.js";
 import { type CommandIo, EXIT, UsageError } from "../io.js";
-import type { Command } from "../run.js";
 
 /** `keyport login`: one-click API key through the browser (or a pasted code), then saved. */
 export const loginCommand: Command = {

@@ -6,8 +6,8 @@ import {
   maskKey,
   resolveBaseUrl,
 } from "../account.js";
+import type { Command } from "../command.js";
 import { EXIT, UsageError } from "../io.js";
-import type { Command } from "../run.js";
 
 /** `keyport logout`: forgets the saved key for a server (the key itself stays valid). */
 export const logoutCommand: Command = {

@@ -1,6 +1,6 @@
 import { parseConfig, startServer } from "@keyport/server";
+import type { Command } from "../command.js";
 import { EXIT } from "../io.js";
-import type { Command } from "../run.js";
 import { configInput, serverOptions, serverOptionsHelp } from "./server-options.js";
 import { untilSignal } from "./signals.js";
 

@@ -6,8 +6,8 @@ import {
   parseConfig,
   systemClock,
 } from "@keyport/server";
+import type { Command } from "../command.js";
 import { EXIT, readAll, UsageError } from "../io.js";
-import type { Command } from "../run.js";
 
 /** `keyport users create`: accounts for closed sign-up installs and automation. */
 export const usersCommand: Command = {

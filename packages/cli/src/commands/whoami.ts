@@ -8,8 +8,8 @@ import {
   reportError,
   resolveBaseUrl,
 } from "../account.js";
+import type { Command } from "../command.js";
 import { EXIT, UsageError } from "../io.js";
-import type { Command } from "../run.js";
 
 /** `keyport whoami`: the saved key's label, usage, limit and expiry, as the server reports them. */
 export const whoamiCommand: Command = {
