@@ -1,15 +1,9 @@
+import { isSpecialScheme } from "./callback-schemes.js";
+
 /** Why a `callback_url` is refused; shown on the error page. */
 export type CallbackRejection = string;
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
-const FORBIDDEN_SCHEMES = new Set([
-  "javascript:",
-  "data:",
-  "file:",
-  "blob:",
-  "vbscript:",
-  "about:",
-]);
 const CUSTOM_SCHEME = /^[a-z][a-z0-9+\-.]*:$/;
 
 /** What kind of app a callback belongs to, for the consent page's warning. */
@@ -26,7 +20,7 @@ export interface AcceptedCallback {
 /**
  * Applies DESIGN invariant 4 to an untrusted `callback_url`: absolute; `https`, `http` on a
  * loopback host only, or an app's custom scheme; never userinfo, a fragment, or a scheme that
- * runs or reads something locally. `allowedPrefixes`, when non-empty, narrows it further.
+ * browsers or systems act on themselves (see `isSpecialScheme`). `allowedPrefixes`, when non-empty, narrows it further.
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-7
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.1
  */
@@ -39,7 +33,7 @@ export function checkCallbackUrl(
     return { rejected: "callback_url must be an absolute URL." };
   }
   const url = new URL(raw);
-  if (FORBIDDEN_SCHEMES.has(url.protocol)) {
+  if (isSpecialScheme(url.protocol)) {
     return { rejected: `callback_url may not use the ${url.protocol} scheme.` };
   }
   if (url.username || url.password || /^[^:]+:\/\/[^/?#]*@/.test(raw)) {

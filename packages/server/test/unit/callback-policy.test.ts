@@ -39,6 +39,61 @@ describe("DESIGN invariant 4: callback_url policy (RFC 8252 §7, RFC 9700 §4.1)
     expect(checkCallbackUrl(raw)).toHaveProperty("rejected");
   });
 
+  describe("schemes browsers or systems treat specially are never an app's callback", () => {
+    it.each([
+      "javascript:alert(1)",
+      "JavaScript:alert(1)",
+      "JAVASCRIPT://%0aalert(1)",
+      "vbscript:msgbox(1)",
+      "data:text/html,x",
+      "file:///etc/passwd",
+      "blob:https://app.example/0b2c",
+      "about:blank",
+      "view-source:https://app.example/",
+      "ws://localhost/cb",
+      "wss://app.example/cb",
+      "ftp://app.example/cb",
+      "filesystem:https://app.example/temporary/x",
+      "intent://cb#Intent;scheme=https;end",
+      "intent://cb",
+      "chrome://settings",
+      "Chrome-Extension://abcdefghijklmnop/cb.html",
+      "chrome-untrusted://terminal/",
+      "edge://settings",
+      "microsoft-edge:https://evil.example",
+      "microsoft-edge-holographic:https://evil.example",
+      "x-safari-https://evil.example",
+      "X-Safari-HTTP://evil.example",
+      "jar:https://app.example/a.jar!/x",
+      "res://ieframe.dll/",
+      "resource://gre/",
+      "moz-extension://abc/cb",
+      "ms-msdt:/id%20PCWDiagnostic",
+      "ms-settings:privacy",
+      "search-ms:query=x",
+      "opera://settings",
+      "brave://settings",
+      "android-app://com.example/https/cb",
+      "mailto:a@example.com",
+      "web+app://cb",
+    ])("refuses %s", (raw) => {
+      const checked = checkCallbackUrl(raw);
+      expect(checked).toHaveProperty("rejected");
+      expect((checked as { rejected: string }).rejected).toMatch(/may not use the .+: scheme/);
+    });
+
+    it.each([
+      "com.example.app:/cb",
+      "myapp://cb",
+      "MyApp://cb",
+      "com.googleusercontent.apps.123:/oauth2redirect",
+      "https://app.example/cb",
+      "http://127.0.0.1:5000/cb",
+    ])("keeps %s", (raw) => {
+      expect(checkCallbackUrl(raw)).not.toHaveProperty("rejected");
+    });
+  });
+
   it("rejects an over-long URL", () => {
     expect(checkCallbackUrl(`https://app.example/${"a".repeat(2100)}`)).toHaveProperty("rejected");
   });
