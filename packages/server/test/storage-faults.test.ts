@@ -3,10 +3,12 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeChallengeOf } from "../src/domain/pkce.js";
 import { randomToken, sha256Hex } from "../src/domain/secrets.js";
 import { createAccount, type RunningServer } from "../src/index.js";
+import { dialects } from "./support/databases.js";
 import { exchange, keyInfo, startTestServer } from "./support/server.js";
 
 /** A small RAM disk for the database, so the test can fill it; only root may mount one. */
@@ -134,6 +136,51 @@ describe.skipIf(!disk)(
       expect(retried.status).toBe(200);
       expect(((await retried.json()) as { key: string }).key).toMatch(/^sk-/);
       expect((await echo(server, key)).status).toBe(200);
+    });
+  },
+);
+
+const postgresUrl = process.env.KEYPORT_TEST_POSTGRES_URL;
+const postgres = dialects.find((dialect) => dialect.name === "postgres");
+
+describe.skipIf(!postgres || !postgresUrl)(
+  "DESIGN invariant 9: a dropped database connection never kills the process (PostgreSQL; needs KEYPORT_TEST_POSTGRES_URL)",
+  () => {
+    it("the server ends every connection of this server (pg_terminate_backend): the process lives on and the next request succeeds on a new connection", async () => {
+      const db = await (postgres as NonNullable<typeof postgres>).fresh();
+      // Names this server's connections, so only they are ended (other tests share the server).
+      const name = `keyport-drop-${randomToken(6)}`;
+      const url = new URL(db.url);
+      url.searchParams.set("application_name", name);
+      const server = await startTestServer({ url: url.href, drop: async () => {} });
+      const admin = new pg.Client({ connectionString: postgresUrl });
+      await admin.connect();
+      try {
+        const minted = await exchange(server.url, await prepareCode(server));
+        const { key } = (await minted.json()) as { key: string };
+        const ended = await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+          [name],
+        );
+        expect(ended.rowCount).toBeGreaterThan(0);
+        // Until PostgreSQL has closed them all (a bounded wait), so the pool hears every close.
+        for (let i = 0; i < 100; i++) {
+          const left = await admin.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1",
+            [name],
+          );
+          if (left.rows[0].n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+
+        expect((await keyInfo(server.url, key)).status).toBe(200);
+        expect((await exchange(server.url, await prepareCode(server))).status).toBe(200);
+      } finally {
+        await admin.end();
+        await server.close();
+        await db.drop();
+      }
     });
   },
 );

@@ -89,6 +89,12 @@ function openPostgres(url: string): Opened {
           : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle connection the server drops (a restart, a failover, pg_terminate_backend) is reported
+  // here; unheard, the pool's `error` event would kill the process. The pool has already let the
+  // connection go and opens a new one for the next query.
+  pool.on("error", (error) => {
+    console.error(`keyport: an idle database connection failed: ${error.message}`);
+  });
   return {
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
     dialect: POSTGRES_DIALECT,
