@@ -5,15 +5,18 @@ import { demoCommand } from "./commands/demo.js";
 import { keysCommand } from "./commands/keys.js";
 import { loginCommand } from "./commands/login.js";
 import { logoutCommand } from "./commands/logout.js";
+import { requestsCommand } from "./commands/requests.js";
 import { serveCommand } from "./commands/serve.js";
 import { usersCommand } from "./commands/users.js";
 import { whoamiCommand } from "./commands/whoami.js";
 import { type CommandIo, EXIT, UsageError } from "./io.js";
+import { terminalText } from "./terminal-text.js";
 
 const commands: Record<string, Command> = {
   serve: serveCommand,
   users: usersCommand,
   keys: keysCommand,
+  requests: requestsCommand,
   demo: demoCommand,
   login: loginCommand,
   whoami: whoamiCommand,
@@ -63,10 +66,12 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     return await command.run(parsed, io);
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError || isParseArgsError(error)) {
-      io.stderr.write(`keyport ${name}: ${(error as Error).message}\n`);
+      io.stderr.write(`keyport ${name}: ${terminalText((error as Error).message)}\n`);
       return EXIT.usage;
     }
-    io.stderr.write(`keyport ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    // A database's or server's error text may carry anything: printed as plain text.
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`keyport ${name}: ${terminalText(message)}\n`);
     return EXIT.failure;
   }
 }

@@ -11,5 +11,5 @@ export { type RunningServer, startServer } from "./node/start.js";
 export { accountProblem, createAccount, normalizeEmail } from "./services/accounts.js";
 export { type IssuedKey, issueKey, type KeyRequest } from "./services/issue-key.js";
 export { openStore } from "./store/open.js";
-export type { Store, StoredKey } from "./store/store.js";
+export type { RequestRecord, Store, StoredKey } from "./store/store.js";
 export type { AppDeps } from "./web/context.js";

@@ -4,16 +4,11 @@ import type { Readable } from "node:stream";
 import type { Context } from "hono";
 import { fromMicros } from "../domain/credits.js";
 import type { StoredKey } from "../store/store.js";
+import { bodyTooLarge, declaresTooLarge, readNodeBody } from "../web/body.js";
 import type { AppDeps } from "../web/context.js";
 import { KeyportError } from "../web/errors.js";
 import { authenticateKey } from "../web/key-auth.js";
-import {
-  bodyTooLarge,
-  declaresTooLarge,
-  nodeIncoming,
-  nodeOutgoing,
-  readNodeBody,
-} from "../web/node-body.js";
+import { nodeIncoming, nodeOutgoing } from "../web/node-request.js";
 import type { RateLimiter } from "../web/rate-limit.js";
 import { respond } from "../web/respond.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
@@ -223,7 +218,10 @@ export function chatCompletions(deps: ChatDeps) {
           usage,
           costMicros,
         });
-        return events.reported ? "" : usageChunk(events.head, call.route, usage, chargedMicros);
+        // After an error event the stream ends with it, as OpenRouter's do.
+        return events.reported || events.upstreamError
+          ? ""
+          : usageChunk(events.head, call.route, usage, chargedMicros);
       },
     });
     // Under `@hono/node-server` a plain reader object, elsewhere a web stream.

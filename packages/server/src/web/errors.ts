@@ -27,6 +27,7 @@ export function errorBody(status: number, message: string, metadata?: Record<str
 /** Answers a `KeyportError` (or anything else, as a logged 500) as JSON. */
 export function jsonError(c: Context, error: unknown): Response {
   if (error instanceof KeyportError) {
+    if (error.detail) console.error(`keyport: ${error.message}: ${error.detail}`);
     for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
     return c.json(errorBody(error.status, error.message, error.metadata), error.status);
   }
