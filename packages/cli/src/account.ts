@@ -10,6 +10,7 @@ import {
   UnauthorizedError,
 } from "@keyport/client/node";
 import { type CommandIo, EXIT, UsageError } from "./io.js";
+import { terminalText } from "./terminal-text.js";
 
 /** The `--base-url` option shared by `login`, `whoami` and `logout`. */
 export const baseUrlOption = { "base-url": { type: "string" } } as const;
@@ -86,7 +87,8 @@ export function reportError(
   command: string,
   baseUrl: string,
 ): number {
-  const say = (line: string) => io.stderr.write(`keyport ${command}: ${line}\n`);
+  // The line carries the server's own words (error messages): printed as plain text.
+  const say = (line: string) => io.stderr.write(`keyport ${command}: ${terminalText(line)}\n`);
   const login = loginHint(baseUrl, io.env);
   if (error instanceof AccessDeniedError) {
     say(`access was denied on the consent page. Run ${login} again to retry.`);

@@ -10,6 +10,7 @@ import {
 import type { Command } from "../command.js";
 import type { CommandIo } from "../io.js";
 import { EXIT, UsageError } from "../io.js";
+import { terminalText } from "../terminal-text.js";
 
 const USAGE = `Usage: keyport keys create-management --email EMAIL [--name TEXT] [--database PATH|URL]
        keyport keys list --email EMAIL [--database PATH|URL]
@@ -132,5 +133,5 @@ async function findUser(store: Store, email: string, io: CommandIo) {
 function describe(key: StoredKey): string {
   const kind = key.isManagement ? "management" : "key";
   const state = key.disabled ? "disabled" : "live";
-  return `${key.hash}  ${kind.padEnd(10)}  ${state.padEnd(8)}  ${key.label}`;
+  return `${key.hash}  ${kind.padEnd(10)}  ${state.padEnd(8)}  ${terminalText(key.label)}`;
 }

@@ -18,6 +18,7 @@ import {
 } from "../account.js";
 import type { Command } from "../command.js";
 import { type CommandIo, EXIT, UsageError } from "../io.js";
+import { terminalText } from "../terminal-text.js";
 
 /** `keyport login`: one-click API key through the browser (or a pasted code), then saved. */
 export const loginCommand: Command = {
@@ -72,7 +73,7 @@ Exit status: 0 logged in, 1 failed, 2 bad usage, 3 access denied.
     }
 
     if (values.print) {
-      io.stdout.write(`${result.key}\n`);
+      io.stdout.write(`${terminalText(result.key)}\n`);
       io.stderr.write(`Connected to ${baseUrl}. The key was printed, not saved.\n`);
       return EXIT.ok;
     }

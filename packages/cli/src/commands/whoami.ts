@@ -10,6 +10,7 @@ import {
 } from "../account.js";
 import type { Command } from "../command.js";
 import { EXIT, UsageError } from "../io.js";
+import { terminalText } from "../terminal-text.js";
 
 /** `keyport whoami`: the saved key's label, usage, limit and expiry, as the server reports them. */
 export const whoamiCommand: Command = {
@@ -61,15 +62,15 @@ function describeKey(baseUrl: string, key: string, info: KeyInfo): string {
     limit = `${credits(info.limit)} credits`;
     if (typeof info.limit_remaining === "number")
       limit += `, ${credits(info.limit_remaining)} left`;
-    if (info.limit_reset) limit += `, resets ${info.limit_reset}`;
+    if (info.limit_reset) limit += `, resets ${terminalText(info.limit_reset)}`;
   }
   const rows = [
-    ["Label", info.label],
+    ["Label", terminalText(info.label)],
     ["Key", maskKey(key)],
     ["Server", baseUrl],
     ["Usage", `${credits(info.usage)} credits${usage.length ? ` (${usage.join(", ")})` : ""}`],
     ["Limit", limit],
-    ["Expires", info.expires_at ?? "never"],
+    ["Expires", info.expires_at ? terminalText(info.expires_at) : "never"],
   ];
   return rows.map(([name, value]) => `${name?.padEnd(8)} ${value}\n`).join("");
 }
