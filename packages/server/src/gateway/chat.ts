@@ -308,8 +308,7 @@ function completionChars(completion: Record<string, unknown>): number {
   let chars = 0;
   for (const choice of choices) {
     const message = (choice as { message?: Record<string, unknown> } | null)?.message;
-    for (const text of [message?.content, message?.reasoning])
-      if (typeof text === "string") chars += text.length;
+    if (message) for (const text of completionTexts(message)) chars += text.length;
   }
   return chars;
 }

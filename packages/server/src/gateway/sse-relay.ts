@@ -70,7 +70,8 @@ export interface NodeBody {
  *
  * - rewrites each piece of upstream text through `events` (usage, errors, `[DONE]`);
  * - sends `: KEYPORT PROCESSING` whenever the upstream has been silent for `keepAliveMs`;
- * - on a client disconnect aborts the upstream at once and finishes with `clientLeft`;
+ * - on a client disconnect aborts the upstream at once and finishes with `clientLeft`; so does a
+ *   client that reads nothing for the upstream timeout while the upstream is held for it;
  * - on an upstream failure or timeout mid-stream sends an error event and ends;
  * - holds back `data: [DONE]` until the request is finished (billed), so a client that has seen
  *   `[DONE]` can read its usage from `GET /api/v1/key`.
@@ -156,7 +157,10 @@ export class SseRelay {
     }
     return new Promise<Read>((resolve) => {
       this.waiting = resolve;
-      if (!this.finished) this.upstream.resume();
+      if (!this.finished) {
+        this.options.call.hold(false);
+        this.upstream.resume();
+      }
     });
   }
 
@@ -180,6 +184,7 @@ export class SseRelay {
       this.queue.push(text);
       // The client has not taken what it was given yet: wait for its next read.
       this.upstream.pause();
+      this.options.call.hold(true);
     }
   }
 

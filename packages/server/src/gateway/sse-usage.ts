@@ -1,5 +1,8 @@
 import { estimateUsage, readUsage, type TokenUsage } from "./pricing.js";
 
+/** Lines that may carry billed completion text (content, reasoning, tool calls, refusals). */
+const COUNTED = /"(content|reasoning|reasoning_content|arguments|refusal)"/;
+
 /** Content lines kept unparsed at most (characters) before they are counted anyway. */
 const MAX_DEFERRED_CHARS = 256 * 1024;
 
@@ -90,7 +93,7 @@ export class SseUsage {
       !payload.includes('"usage"') &&
       !payload.includes('"error"')
     ) {
-      if (!this.reported && (payload.includes('"content"') || payload.includes('"reasoning'))) {
+      if (!this.reported && COUNTED.test(payload)) {
         this.deferred.push(payload);
         this.deferredChars += payload.length;
         if (this.deferredChars > MAX_DEFERRED_CHARS) this.countDeferred();
@@ -126,9 +129,9 @@ export class SseUsage {
     for (const choice of choices) {
       const delta = (choice as { delta?: Record<string, unknown> } | null)?.delta;
       if (!delta) continue;
-      // Reasoning is billed as completion tokens too.
-      for (const text of [delta.content, delta.reasoning, delta.reasoning_content]) {
-        if (typeof text === "string" && text !== "") {
+      // Reasoning, tool-call arguments and refusals are billed as completion tokens too.
+      for (const text of completionTexts(delta)) {
+        if (text !== "") {
           this.contentChars += text.length;
           this.contentChunks += 1;
         }
@@ -150,4 +153,21 @@ export class SseUsage {
     this.deferred = [];
     this.deferredChars = 0;
   }
+}
+
+/**
+ * The completion text of a streamed `delta` or a whole `message`: content, reasoning, refusal and
+ * tool-call arguments — everything an upstream bills as completion tokens.
+ */
+export function completionTexts(part: Readonly<Record<string, unknown>>): string[] {
+  const texts: string[] = [];
+  for (const value of [part.content, part.reasoning, part.reasoning_content, part.refusal])
+    if (typeof value === "string") texts.push(value);
+  if (Array.isArray(part.tool_calls)) {
+    for (const call of part.tool_calls) {
+      const args = (call as { function?: { arguments?: unknown } } | null)?.function?.arguments;
+      if (typeof args === "string") texts.push(args);
+    }
+  }
+  return texts;
 }

@@ -29,6 +29,8 @@ export type AbortCause = "client" | "timeout";
  */
 export class UpstreamCall {
   cause: AbortCause | undefined;
+  /** Keyport holds the upstream paused for a client that has not read what it was sent. */
+  private held = false;
   private controller: AbortController | undefined;
   private request: ClientRequest | undefined;
   private readonly timer: NodeJS.Timeout;
@@ -48,7 +50,9 @@ export class UpstreamCall {
     readonly timeoutMs: number,
     private readonly client?: AbortSignal | ServerResponse,
   ) {
-    this.timer = setTimeout(() => this.abort("timeout"), timeoutMs);
+    // Silence while the upstream is held paused is the client's: a client that reads nothing for
+    // the whole timeout is treated as gone (billed as a cut stream), not as an upstream timeout.
+    this.timer = setTimeout(() => this.abort(this.held ? "client" : "timeout"), timeoutMs);
     if (client instanceof ServerResponse) {
       if (client.destroyed) this.abort("client");
       else client.on("close", this.onClientClose);
@@ -72,6 +76,16 @@ export class UpstreamCall {
   /** The upstream showed signs of life: restart the timeout. */
   touch(): void {
     this.timer.refresh();
+  }
+
+  /**
+   * Keyport paused the upstream because the client has not read what it was sent (`true`), or
+   * resumed it (`false`, which restarts the timeout).
+   */
+  hold(held: boolean): void {
+    if (this.held === held) return;
+    this.held = held;
+    if (!held) this.timer.refresh();
   }
 
   abort(cause: AbortCause): void {

@@ -213,12 +213,9 @@ describe("SseUsage: the estimate when the upstream reports no usage", () => {
     expect(usage.usage().completionTokens).toBe((chunks * piece.length) / 4);
   });
 
-  // BUG (money): tool-call arguments are completion tokens too, but the estimate counts only
-  // `content`, `reasoning` and `reasoning_content`. A stream of tool calls from an upstream that
-  // sends no usage chunk (or fails mid-stream) is billed 0 completion tokens. Fix: count
-  // `delta.tool_calls[].function.arguments` (and `delta.refusal`) in `countContent`, and defer
-  // lines that hold `"tool_calls"` / `"refusal"` as it does `"content"`.
-  it.fails("counts streamed tool-call arguments in the estimate", () => {
+  // Tool-call arguments are completion tokens too: a tool-call stream without a usage chunk (or
+  // one that fails mid-stream) is still billed for them.
+  it("counts streamed tool-call arguments in the estimate", () => {
     const { usage } = parser();
     const call = (args: string) =>
       event({
