@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { gatewayRoutes } from "./gateway/routes.js";
@@ -13,9 +12,9 @@ import { keyApiRoutes } from "./http/key-api.js";
 import { keysApiRoutes } from "./http/keys-api.js";
 import { ErrorPage } from "./views/account-pages.js";
 import { STYLESHEET } from "./views/styles.js";
+import { limitBody } from "./web/body.js";
 import type { AppDeps, AppEnv } from "./web/context.js";
 import { jsonError, KeyportError } from "./web/errors.js";
-import { MAX_BODY_BYTES } from "./web/limits.js";
 import { securityHeaders } from "./web/security-headers.js";
 import { browserSession } from "./web/session.js";
 import { answerStorageFault } from "./web/storage-unavailable.js";
@@ -47,16 +46,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", gatewayRoutes(deps));
 
   const pages = new Hono<AppEnv>();
-  // Only form pages need Hono's limiter: the JSON endpoints read their bodies through
-  // readJson, which enforces its own limit without materialising a web Request.
-  pages.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new KeyportError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  // Only form pages need the limit as middleware (Hono parses their bodies): the JSON endpoints
+  // read theirs through readBody, which enforces it without materialising a web Request.
+  pages.use(limitBody());
   pages.use(browserSession(deps));
   pages.route("/", accountRoutes(deps));
   pages.route("/", authorizeRoutes(deps));

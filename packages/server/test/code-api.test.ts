@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CODE_LIFETIME_MS } from "../src/domain/constants.js";
 import type { RunningServer } from "../src/index.js";
-import { CODE_LIFETIME_MS } from "../src/services/issue-code.js";
 import { dialects, type TestDatabase } from "./support/databases.js";
 import { callApi, type ManagedAccount, managedAccount } from "./support/management.js";
 import {

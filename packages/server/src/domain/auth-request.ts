@@ -1,4 +1,5 @@
 import { type AcceptedCallback, checkCallbackUrl } from "./callback-policy.js";
+import { MAX_CREDIT_LIMIT, MAX_KEY_LABEL } from "./constants.js";
 import { isLimitReset, type LimitReset } from "./credits.js";
 import { type CodeChallengeMethod, isPkceValue } from "./pkce.js";
 
@@ -31,8 +32,6 @@ export const AUTH_PARAMS = [
   "state",
 ] as const;
 
-const MAX_LABEL = 100;
-const MAX_LIMIT = 1_000_000_000;
 const MAX_STATE = 1024;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|\+00:00)$/;
 
@@ -80,15 +79,15 @@ export function parseAuthRequest(
   }
 
   const keyLabel = (values.key_label ?? defaultLabel(callback)).trim();
-  if (keyLabel.length === 0 || keyLabel.length > MAX_LABEL) {
-    return { message: `key_label must be 1-${MAX_LABEL} characters.` };
+  if (keyLabel.length === 0 || keyLabel.length > MAX_KEY_LABEL) {
+    return { message: `key_label must be 1-${MAX_KEY_LABEL} characters.` };
   }
 
   let limit: number | undefined;
   if (values.limit !== undefined) {
     limit = Number(values.limit);
-    if (!/^\d+(\.\d+)?$/.test(values.limit) || !(limit >= 0 && limit <= MAX_LIMIT)) {
-      return { message: `limit must be a number of credits from 0 to ${MAX_LIMIT}.` };
+    if (!/^\d+(\.\d+)?$/.test(values.limit) || !(limit >= 0 && limit <= MAX_CREDIT_LIMIT)) {
+      return { message: `limit must be a number of credits from 0 to ${MAX_CREDIT_LIMIT}.` };
     }
   }
 
@@ -123,7 +122,7 @@ export function parseAuthRequest(
 }
 
 function defaultLabel(callback: AcceptedCallback | undefined): string {
-  return callback ? callback.displayName.slice(0, MAX_LABEL) : "Headless sign-in";
+  return callback ? callback.displayName.slice(0, MAX_KEY_LABEL) : "Headless sign-in";
 }
 
 /** The request back as wire parameters, e.g. for the consent form's hidden fields. */

@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { bodyTooLarge } from "../web/body.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
-import { bodyTooLarge, nodeIncoming } from "../web/node-body.js";
+import { nodeIncoming } from "../web/node-request.js";
 import { RateLimiter } from "../web/rate-limit.js";
 import { ModelCatalog, type ModelRoute } from "./catalog.js";
 import { chatCompletions } from "./chat.js";

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { CODE_LIFETIME_MS } from "../domain/constants.js";
 import { constantTimeEqual, hmac } from "../domain/secrets.js";
 import { HeadlessCodePage, HeadlessDeniedPage } from "../views/consent-page.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
@@ -8,7 +9,8 @@ import { KeyportError } from "../web/errors.js";
 
 const COOKIE = "keyport_headless_code";
 const PATH = "/auth/code";
-const LIFETIME_S = 600;
+/** The cookie showing a code lasts as long as the code itself. */
+const LIFETIME_S = CODE_LIFETIME_MS / 1000;
 
 interface ShownCode {
   readonly code: string;

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
+import { KEYS_PAGE_SIZE, MAX_CREDIT_LIMIT, MAX_KEY_LABEL } from "../domain/constants.js";
 import { toMicros } from "../domain/credits.js";
 import { issueKey } from "../services/issue-key.js";
 import type { KeyChanges } from "../store/store.js";
@@ -8,13 +9,11 @@ import type { AppDeps, AppEnv } from "../web/context.js";
 import { KeyportError } from "../web/errors.js";
 import { readJson } from "../web/json-body.js";
 import { authenticateManagementKey } from "../web/management-auth.js";
+import { invalidInput } from "../web/zod-error.js";
 import { keyView } from "./key-view.js";
 
-const PAGE_SIZE = 100;
-const MAX_LIMIT = 1_000_000_000;
-
-const name = z.string().trim().min(1).max(100);
-const limit = z.number().min(0).max(MAX_LIMIT).nullable();
+const name = z.string().trim().min(1).max(MAX_KEY_LABEL);
+const limit = z.number().min(0).max(MAX_CREDIT_LIMIT).nullable();
 const limitReset = z.enum(["daily", "weekly", "monthly"]).nullable();
 
 const createBody = z.object({
@@ -57,10 +56,10 @@ export function keysApiRoutes(deps: AppDeps) {
   app.get("/api/v1/keys", async (c) => {
     const owner = await authenticateManagementKey(c, deps);
     const query = listQuery.safeParse(c.req.query());
-    if (!query.success) throw badQuery(query.error);
+    if (!query.success) throw invalidInput(query.error, "query");
     const keys = await deps.store.listKeys(owner.userId, {
       offset: query.data.offset ?? 0,
-      limit: PAGE_SIZE,
+      limit: KEYS_PAGE_SIZE,
       includeDisabled: query.data.include_disabled === "true",
       includeManagement: false,
     });
@@ -126,12 +125,4 @@ function hashParam(c: Context): string {
 
 function notFound(): KeyportError {
   return new KeyportError(404, "Key not found");
-}
-
-function badQuery(error: z.ZodError): KeyportError {
-  const issue = error.issues[0];
-  return new KeyportError(
-    400,
-    `Invalid ${issue?.path.join(".") || "query"}: ${issue?.message ?? "malformed"}`,
-  );
 }

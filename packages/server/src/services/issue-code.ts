@@ -1,10 +1,8 @@
 import type { AuthRequest } from "../domain/auth-request.js";
+import { CODE_LIFETIME_MS } from "../domain/constants.js";
 import { toMicros } from "../domain/credits.js";
 import { randomToken, sha256Hex } from "../domain/secrets.js";
 import type { ServiceDeps } from "./deps.js";
-
-/** Codes live 10 minutes, as OpenRouter's do. */
-export const CODE_LIFETIME_MS = 10 * 60_000;
 
 /** A code just stored: the plaintext (handed out once) and when it was made. */
 export interface IssuedCode {

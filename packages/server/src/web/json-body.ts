@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import type { z } from "zod";
+import { MAX_BODY_BYTES, readBody } from "./body.js";
 import { KeyportError } from "./errors.js";
-import { MAX_BODY_BYTES } from "./limits.js";
-import { bodyTooLarge, nodeIncoming, readNodeBody } from "./node-body.js";
+import { invalidInput } from "./zod-error.js";
 
 /**
  * Reads and validates a JSON body. Malformed JSON and wrong types get a `400` that names the
@@ -13,11 +13,7 @@ export async function readJson<T extends z.ZodType>(
   schema: T,
   maxBytes = MAX_BODY_BYTES,
 ): Promise<z.output<T>> {
-  const incoming = nodeIncoming(c);
-  const text = incoming
-    ? (await readNodeBody(incoming, maxBytes)).toString("utf8")
-    : await c.req.text();
-  if (!incoming && Buffer.byteLength(text) > maxBytes) throw bodyTooLarge(maxBytes);
+  const text = await readBody(c, maxBytes);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -25,10 +21,6 @@ export async function readJson<T extends z.ZodType>(
     throw new KeyportError(400, "Request body must be JSON");
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join(".") || "body";
-    throw new KeyportError(400, `Invalid ${field}: ${issue?.message ?? "malformed"}`);
-  }
+  if (!parsed.success) throw invalidInput(parsed.error);
   return parsed.data;
 }

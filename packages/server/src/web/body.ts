@@ -1,22 +1,48 @@
-import { type IncomingMessage, ServerResponse } from "node:http";
-import type { Context } from "hono";
+import type { IncomingMessage } from "node:http";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { KeyportError } from "./errors.js";
+import { nodeIncoming } from "./node-request.js";
 
-/** The Node request behind a Hono context when served by `@hono/node-server` (not `app.request()`). */
-export function nodeIncoming(c: Context): IncomingMessage | undefined {
-  const env = c.env as { incoming?: IncomingMessage } | undefined;
-  return env?.incoming;
-}
+// Keyport's one body-size policy: every body is read within a limit, and every refusal is the same
+// `413`. Served by Node, a body is read straight from the socket and refused as it grows past the
+// limit; elsewhere (`app.request()`, other runtimes) through Hono.
 
-/** The Node response behind a Hono context when served by `@hono/node-server`. */
-export function nodeOutgoing(c: Context): ServerResponse | undefined {
-  const env = c.env as { outgoing?: ServerResponse } | undefined;
-  return env?.outgoing instanceof ServerResponse ? env.outgoing : undefined;
-}
+/** Requests to Keyport's pages and key endpoints are small; the gateway passes its own limit. */
+export const MAX_BODY_BYTES = 16 * 1024;
 
 /** `413` in OpenRouter's error shape. */
 export function bodyTooLarge(maxBytes: number): KeyportError {
   return new KeyportError(413, `Request body is larger than ${maxBytes} bytes`);
+}
+
+/**
+ * Reads a request's body as text within `maxBytes`: a `413` past it, a `400` when the client goes
+ * away before the body is complete.
+ * @example
+ * const text = await readBody(c, deps.config.gateway.maxBodyBytes);
+ */
+export async function readBody(c: Context, maxBytes = MAX_BODY_BYTES): Promise<string> {
+  const incoming = nodeIncoming(c);
+  if (incoming) return (await readNodeBody(incoming, maxBytes)).toString("utf8");
+  const text = await c.req.text();
+  if (Buffer.byteLength(text) > maxBytes) throw bodyTooLarge(maxBytes);
+  return text;
+}
+
+/**
+ * The same limit as middleware, for bodies Hono itself parses (forms): the `413` comes before
+ * the handler runs.
+ * @example
+ * pages.use(limitBody());
+ */
+export function limitBody(maxBytes = MAX_BODY_BYTES): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw bodyTooLarge(maxBytes);
+    },
+  });
 }
 
 /** Whether the request declares a `Content-Length` above `maxBytes` (refuse before reading). */
@@ -29,9 +55,9 @@ export function declaresTooLarge(incoming: IncomingMessage, maxBytes: number): b
  * Reads a request body straight from the Node `IncomingMessage`, without building a web
  * `Request` and its `ReadableStream`: a `413` once it grows past `maxBytes` (whatever the
  * `Content-Length` says), a `400` when the client goes away before it is complete.
+ * {@link readBody} is the usual way in; this is the Node half of it.
  * @example
- * const incoming = nodeIncoming(c);
- * const body = incoming ? await readNodeBody(incoming, 16_384) : await c.req.text();
+ * const body = await readNodeBody(incoming, MAX_BODY_BYTES);
  */
 export function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buffer> {
   if (declaresTooLarge(incoming, maxBytes)) return Promise.reject(bodyTooLarge(maxBytes));
