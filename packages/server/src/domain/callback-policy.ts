@@ -44,8 +44,16 @@ export function checkCallbackUrl(
   if (!kind) {
     return { rejected: "callback_url must use https, or http on localhost, 127.0.0.1 or [::1]." };
   }
-  if (allowedPrefixes.length > 0 && !allowedPrefixes.some((prefix) => isUnder(url, prefix))) {
-    return { rejected: "callback_url is not one this server's operator allows." };
+  if (allowedPrefixes.length > 0) {
+    if (hasAmbiguousPath(raw)) {
+      return {
+        rejected:
+          "callback_url may not contain dot segments, ';' parameters, or percent-encoded dots, slashes, backslashes or percent signs.",
+      };
+    }
+    if (!allowedPrefixes.some((prefix) => isUnder(url, prefix))) {
+      return { rejected: "callback_url is not one this server's operator allows." };
+    }
   }
   const displayName = kind === "custom-scheme" ? url.protocol.slice(0, -1) : url.origin;
   return { url, kind, displayName };
@@ -66,6 +74,25 @@ export function isUnder(url: URL, prefix: string): boolean {
   const base = allowed.pathname;
   if (base === "" || base === "/") return true;
   return url.pathname === base || url.pathname.startsWith(base.endsWith("/") ? base : `${base}/`);
+}
+
+const AUTHORITY_AND_PATH = /^[a-z][a-z0-9+\-.]*:(?:\/\/([^/?#]*))?([^?#]*)/i;
+// Encoded `.`, `/`, `\` and `%` (double encoding) read differently on the app's server.
+const ENCODED_SEPARATOR = /%(?:2e|2f|5c|25)/i;
+
+/**
+ * Whether a raw callback's host or path could mean one thing here and another on the app's
+ * server, the way the Keycloak redirect_uri bypasses did (CVE-2023-6134, CVE-2023-6291):
+ * `.`/`..` segments, `;` path parameters (Tomcat reads `..;/` as `../`), or percent-encoded dots,
+ * slashes, backslashes and percents. The query is the app's own and is not looked at.
+ * @example
+ * hasAmbiguousPath("https://app.example/callback/..;/evil"); // true
+ */
+export function hasAmbiguousPath(raw: string): boolean {
+  const [, authority = "", path = ""] = AUTHORITY_AND_PATH.exec(raw) ?? [];
+  if (authority.includes("%")) return true;
+  if (path.includes(";") || ENCODED_SEPARATOR.test(path)) return true;
+  return path.split("/").some((segment) => segment === "." || segment === "..");
 }
 
 function kindOf(url: URL): CallbackKind | undefined {

@@ -144,6 +144,91 @@ describe("DESIGN invariant 4: callback_url policy (RFC 8252 §7, RFC 9700 §4.1)
       );
     });
 
+    describe("Keycloak redirect_uri bypasses (CVE-2023-6134, CVE-2023-6291, CVE-2024-1132 style)", () => {
+      const prefix = ["https://app.example/callback"];
+
+      it.each([
+        ["https://app.example/callback/..;/evil", "Tomcat path parameter on a dot segment"],
+        ["https://app.example/callback;jsessionid=x", "path parameter"],
+        ["https://app.example/callback/;/evil", "empty path parameter"],
+        ["https://app.example/callback/../evil", "dot segment"],
+        ["https://app.example/callback/..", "trailing dot segment"],
+        ["https://app.example/callback/./x", "single-dot segment"],
+        ["https://app.example/callback/%2e%2e/evil", "encoded dots"],
+        ["https://app.example/callback/%2E%2E/evil", "encoded dots, upper case"],
+        ["https://app.example/callback/%2E%2e/evil", "encoded dots, mixed case"],
+        ["https://app.example/callback/.%2e/evil", "half-encoded dots"],
+        ["https://app.example/callback/%2e", "one encoded dot"],
+        ["https://app.example/callback%2f..%2fevil", "encoded slashes"],
+        ["https://app.example/callback%2F..%2Fevil", "encoded slashes, upper case"],
+        ["https://app.example/callback/..%5cevil", "encoded backslash"],
+        ["https://app.example/callback/..%5Cevil", "encoded backslash, upper case"],
+        ["https://app.example/callback/%252e%252e/evil", "double-encoded dots"],
+        ["https://app.example/callback/%252f", "double-encoded slash"],
+        ["https://app.example/callback/%25%32%65", "double-encoded dot, by parts"],
+        ["https://app.example/callback\\..\\evil", "backslashes"],
+        ["https://app.example\\@evil.example/callback", "backslash before userinfo"],
+        ["https://app.example@evil.example/callback", "userinfo"],
+        ["https://app.example:443@evil.example/callback", "userinfo with a port"],
+        ["https://app.example%40evil.example/callback", "encoded @ in the host"],
+        ["https://app%2eexample/callback", "encoded dot in the host"],
+        ["https://app.example.evil.example/callback", "suffix host"],
+        ["https://evil.example/app.example/callback", "host as a path"],
+        ["https://app.example/call\tback", "tab"],
+        ["https://app.example/callback\n/../evil", "newline"],
+        ["https://app.ex\nample/callback", "newline in the host"],
+        ["https://\u0430pp.example/callback", "IDN look-alike (Cyrillic a)"],
+        ["https://xn--pp-8cd.example/callback", "punycode look-alike"],
+        ["https://app.example./callback", "trailing dot host"],
+        ["https://app.example:8443/callback", "another port"],
+        ["http://app.example/callback", "another scheme"],
+        ["https://app.example/callbackevil", "no segment boundary"],
+        ["https://app.example/Callback", "path case"],
+      ])("refuses %j (%s)", (raw) => {
+        expect(checkCallbackUrl(raw, prefix)).toHaveProperty("rejected");
+      });
+
+      it.each([
+        ["https://app.example/callback", "https://app.example/callback"],
+        ["https://app.example/callback/", "https://app.example/callback/"],
+        ["https://app.example/callback/done", "https://app.example/callback/done"],
+        [
+          "https://app.example/callback/v2/step-1?x=1",
+          "https://app.example/callback/v2/step-1?x=1",
+        ],
+        // The query is the app's own: encoded slashes and dots there are data, not path.
+        [
+          "https://app.example/callback?next=%2F..%2Fhome;x",
+          "https://app.example/callback?next=%2F..%2Fhome;x",
+        ],
+        ["https://app.example/callback/caf%C3%A9", "https://app.example/callback/caf%C3%A9"],
+        ["https://APP.Example/callback", "https://app.example/callback"],
+        ["https://app.example:443/callback", "https://app.example/callback"],
+      ])("accepts %j, redirecting to %j", (raw, href) => {
+        const checked = checkCallbackUrl(raw, prefix);
+        expect(checked).toMatchObject({ kind: "web" });
+        expect((checked as { url: URL }).url.href).toBe(href);
+      });
+
+      it("a loopback prefix keeps its any-port rule, and its path rules", () => {
+        const loopback = ["http://127.0.0.1/callback"];
+        expect(checkCallbackUrl("http://127.0.0.1:4000/callback/x", loopback)).toMatchObject({
+          kind: "loopback",
+        });
+        expect(checkCallbackUrl("http://127.0.0.1:4000/callback/..;/x", loopback)).toHaveProperty(
+          "rejected",
+        );
+      });
+
+      it("a custom-scheme prefix gets the same path rules", () => {
+        const app = ["com.example.app:/oauth"];
+        expect(checkCallbackUrl("com.example.app:/oauth/done", app)).toMatchObject({
+          kind: "custom-scheme",
+        });
+        expect(checkCallbackUrl("com.example.app:/oauth/%2e%2e/x", app)).toHaveProperty("rejected");
+      });
+    });
+
     it("never widens the policy", () => {
       expect(checkCallbackUrl("http://example.com/cb", ["http://example.com/"])).toHaveProperty(
         "rejected",
