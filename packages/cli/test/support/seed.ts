@@ -64,7 +64,7 @@ export async function exchangeCode(
   return ((await response.json()) as { key: string }).key;
 }
 
-/** Forty words: at the echo's 500 ms a word, a stream that outlives any test step. */
+/** Forty words: at the echo's 500 ms a word, a 20-second stream. */
 const WORDS = Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ");
 
 /**
