@@ -1,34 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { CODE_LIFETIME_MS } from "../src/domain/constants.js";
 import type { RunningServer } from "../src/index.js";
-import { dialects, type TestDatabase } from "./support/databases.js";
+import { dialects } from "./support/databases.js";
 import { callApi, type ManagedAccount, managedAccount } from "./support/management.js";
 import {
   exchange,
   keyInfo,
   newVerifier,
   s256,
-  startTestServer,
   type TestClock,
-  testClock,
+  useServer,
 } from "./support/server.js";
 
 describe.each(dialects)("POST /api/v1/auth/keys/code ($name)", (dialect) => {
-  let database: TestDatabase;
+  const running = useServer(dialect);
   let server: RunningServer;
   let clock: TestClock;
   let alice: ManagedAccount;
 
   beforeAll(async () => {
-    database = await dialect.fresh();
-    clock = testClock();
-    server = await startTestServer(database, {}, clock);
+    ({ server, clock } = running);
     alice = await managedAccount(server, clock());
-  });
-
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
   });
 
   const createCode = (body: unknown, key = alice.managementKey) =>

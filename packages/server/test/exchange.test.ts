@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/index.js";
 import { type AuthParams, approve, Browser } from "./support/browser.js";
 import { dialects, type TestDatabase } from "./support/databases.js";
@@ -9,9 +9,9 @@ import {
   newVerifier,
   s256,
   sha256Hex,
-  startTestServer,
   type TestClock,
   testClock,
+  useServer,
 } from "./support/server.js";
 
 const KEY_SHAPE = /^sk-kp-v1-[0-9a-f]{64}$/;
@@ -21,6 +21,7 @@ const INVALID_METHOD = { error: { code: 400, message: "Invalid code_challenge_me
 const TEN_MINUTES = 10 * 60_000;
 
 describe.each(dialects)("POST /api/v1/auth/keys ($name)", (dialect) => {
+  const running = useServer(dialect);
   let database: TestDatabase;
   let server: RunningServer;
   let clock: TestClock;
@@ -28,18 +29,11 @@ describe.each(dialects)("POST /api/v1/auth/keys ($name)", (dialect) => {
   let userId: string;
 
   beforeAll(async () => {
-    database = await dialect.fresh();
-    clock = testClock();
-    server = await startTestServer(database, {}, clock);
+    ({ server, clock, database } = running);
     browser = new Browser(server.url);
     await browser.signUp();
     const first = await issue("S256");
     userId = (await (await exchange(server.url, first.body)).json()).user_id;
-  });
-
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
   });
 
   /** A code approved in the signed-in browser, with the verifier and body that redeem it. */
@@ -353,58 +347,46 @@ describe.each(dialects)("POST /api/v1/auth/keys ($name)", (dialect) => {
 
   describe("DESIGN invariant 7: rate limited per client address", () => {
     it("the 4th exchange in a minute with exchangeRateLimit 3: 429 + Retry-After", async () => {
-      const limitedDb = await dialect.fresh();
       const limitedClock = testClock();
-      const limited = await startTestServer(limitedDb, { exchangeRateLimit: 3 }, limitedClock);
-      try {
-        for (let i = 0; i < 3; i++) {
-          expect((await exchange(limited.url, { code: `nope-${i}` })).status).toBe(403);
-        }
-        const refused = await exchange(limited.url, { code: "nope" });
-        expect(refused.status).toBe(429);
-        const retryAfter = Number(refused.headers.get("retry-after"));
-        expect(retryAfter).toBeGreaterThanOrEqual(1);
-        expect(retryAfter).toBeLessThanOrEqual(60);
-        expect((await refused.json()).error.code).toBe(429);
-
-        // X-Forwarded-For is not trusted unless the operator says a proxy sits in front.
-        const spoofed = await exchange(
-          limited.url,
-          { code: "nope" },
-          {
-            headers: { "x-forwarded-for": "203.0.113.9" },
-          },
-        );
-        expect(spoofed.status).toBe(429);
-
-        limitedClock.advance(60_000);
-        expect((await exchange(limited.url, { code: "nope" })).status).toBe(403);
-      } finally {
-        await limited.close();
-        await limitedDb.drop();
+      const limited = await running.another({ exchangeRateLimit: 3 }, limitedClock);
+      for (let i = 0; i < 3; i++) {
+        expect((await exchange(limited.url, { code: `nope-${i}` })).status).toBe(403);
       }
+      const refused = await exchange(limited.url, { code: "nope" });
+      expect(refused.status).toBe(429);
+      const retryAfter = Number(refused.headers.get("retry-after"));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect((await refused.json()).error.code).toBe(429);
+
+      // X-Forwarded-For is not trusted unless the operator says a proxy sits in front.
+      const spoofed = await exchange(
+        limited.url,
+        { code: "nope" },
+        {
+          headers: { "x-forwarded-for": "203.0.113.9" },
+        },
+      );
+      expect(spoofed.status).toBe(429);
+
+      limitedClock.advance(60_000);
+      expect((await exchange(limited.url, { code: "nope" })).status).toBe(403);
     });
 
     it("behind a trusted proxy (trustProxy), the address the proxy appended has its own budget; spoofed entries before it count for nothing", async () => {
-      const proxiedDb = await dialect.fresh();
-      const proxied = await startTestServer(proxiedDb, { exchangeRateLimit: 2, trustProxy: true });
+      const proxied = await running.another({ exchangeRateLimit: 2, trustProxy: true });
       const from = (forwardedFor: string) =>
         exchange(proxied.url, { code: "nope" }, { headers: { "x-forwarded-for": forwardedFor } });
-      try {
-        expect((await from("203.0.113.1")).status).toBe(403);
-        // A client that writes its own X-Forwarded-For: the proxy appends the real address.
-        expect((await from("198.51.100.7, 203.0.113.1")).status).toBe(403);
-        expect((await from("198.51.100.8, 203.0.113.1")).status).toBe(429);
-        expect((await from("203.0.113.2")).status).toBe(403);
-        // IPv6 clients count per /64: another address in the same block shares the budget.
-        expect((await from("2001:db8:0:1::1")).status).toBe(403);
-        expect((await from("2001:db8:0:1:ffff::2")).status).toBe(403);
-        expect((await from("2001:db8:0:1::3")).status).toBe(429);
-        expect((await from("2001:db8:0:2::1")).status).toBe(403);
-      } finally {
-        await proxied.close();
-        await proxiedDb.drop();
-      }
+      expect((await from("203.0.113.1")).status).toBe(403);
+      // A client that writes its own X-Forwarded-For: the proxy appends the real address.
+      expect((await from("198.51.100.7, 203.0.113.1")).status).toBe(403);
+      expect((await from("198.51.100.8, 203.0.113.1")).status).toBe(429);
+      expect((await from("203.0.113.2")).status).toBe(403);
+      // IPv6 clients count per /64: another address in the same block shares the budget.
+      expect((await from("2001:db8:0:1::1")).status).toBe(403);
+      expect((await from("2001:db8:0:1:ffff::2")).status).toBe(403);
+      expect((await from("2001:db8:0:1::3")).status).toBe(429);
+      expect((await from("2001:db8:0:2::1")).status).toBe(403);
     });
   });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/index.js";
 import { type AuthParams, approve, Browser } from "./support/browser.js";
 import { dialects, type TestDatabase } from "./support/databases.js";
@@ -10,28 +10,21 @@ import {
   newVerifier,
   s256,
   sha256Hex,
-  startTestServer,
   type TestClock,
-  testClock,
+  useServer,
 } from "./support/server.js";
 
 describe.each(dialects)("GET /api/v1/key ($name)", (dialect) => {
+  const running = useServer(dialect);
   let database: TestDatabase;
   let server: RunningServer;
   let clock: TestClock;
   let browser: Browser;
 
   beforeAll(async () => {
-    database = await dialect.fresh();
-    clock = testClock();
-    server = await startTestServer(database, {}, clock);
+    ({ server, clock, database } = running);
     browser = new Browser(server.url);
     await browser.signUp();
-  });
-
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
   });
 
   async function mint(extra: AuthParams = {}) {

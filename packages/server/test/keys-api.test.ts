@@ -1,36 +1,23 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/index.js";
-import { dialects, type TestDatabase } from "./support/databases.js";
+import { dialects } from "./support/databases.js";
 import { callApi, type ManagedAccount, managedAccount } from "./support/management.js";
-import {
-  keyInfo,
-  sha256Hex,
-  startTestServer,
-  type TestClock,
-  testClock,
-} from "./support/server.js";
+import { keyInfo, sha256Hex, type TestClock, useServer } from "./support/server.js";
 
 const KEY_SHAPE = /^sk-kp-v1-[0-9a-f]{64}$/;
 
 describe.each(dialects)("OpenRouter key management: /api/v1/keys ($name)", (dialect) => {
-  let database: TestDatabase;
+  const running = useServer(dialect);
   let server: RunningServer;
   let clock: TestClock;
   let alice: ManagedAccount;
   let bob: ManagedAccount;
 
   beforeAll(async () => {
-    database = await dialect.fresh();
-    clock = testClock();
-    server = await startTestServer(database, {}, clock);
+    ({ server, clock } = running);
     alice = await managedAccount(server, clock());
     bob = await managedAccount(server, clock());
-  });
-
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
   });
 
   const as = (account: ManagedAccount) => ({

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConfigInput, RunningServer } from "../src/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../src/index.js";
 import {
   type AuthParams,
   approve,
@@ -12,7 +12,7 @@ import {
 } from "./support/browser.js";
 import { dialects, type TestDatabase } from "./support/databases.js";
 import { rawQuery } from "./support/raw-sql.js";
-import { exchange, newVerifier, s256, startTestServer, testClock } from "./support/server.js";
+import { exchange, newVerifier, s256, testClock, useServer } from "./support/server.js";
 
 const CHALLENGE = s256(newVerifier());
 const WEB: AuthParams = {
@@ -48,35 +48,18 @@ function alertOf(html: string): string | undefined {
 }
 
 describe.each(dialects)("Pages ($name)", (dialect) => {
+  const running = useServer(dialect);
   let database: TestDatabase;
   let server: RunningServer;
   /** Signed in once for the whole suite (argon2 is slow on purpose). */
   let user: Browser;
   let account: { email: string; password: string };
-  const extraServers: { server: RunningServer; database: TestDatabase }[] = [];
 
   beforeAll(async () => {
-    database = await dialect.fresh();
-    server = await startTestServer(database);
+    ({ server, database } = running);
     user = new Browser(server.url);
     account = await user.signUp();
   });
-
-  afterAll(async () => {
-    for (const extra of extraServers) {
-      await extra.server.close();
-      await extra.database.drop();
-    }
-    await server?.close();
-    await database?.drop();
-  });
-
-  async function anotherServer(options: ConfigInput, clock = testClock()): Promise<RunningServer> {
-    const extraDb = await dialect.fresh();
-    const extra = await startTestServer(extraDb, options, clock);
-    extraServers.push({ server: extra, database: extraDb });
-    return extra;
-  }
 
   async function countRows(sql: string, params: unknown[] = []): Promise<number> {
     const [row] = await rawQuery(database, sql, params);
@@ -133,7 +116,7 @@ describe.each(dialects)("Pages ($name)", (dialect) => {
     });
 
     it("named __Host- (no Domain, Path=/) when the public URL is https", async () => {
-      const https = await anotherServer({ publicUrl: "https://keyport.example" });
+      const https = await running.another({ publicUrl: "https://keyport.example" });
       const browser = new Browser(https.url);
       await browser.get("/signin");
       const [header] = browser.setCookieHeaders;
@@ -174,7 +157,7 @@ describe.each(dialects)("Pages ($name)", (dialect) => {
 
     it("a session ends after 30 days (injected clock)", async () => {
       const clock = testClock();
-      const timed = await anotherServer({}, clock);
+      const timed = await running.another({}, clock);
       const browser = new Browser(timed.url);
       const { email } = await browser.signUp();
       clock.advance(30 * 86_400_000 - 1);
@@ -571,7 +554,7 @@ describe.each(dialects)("Pages ($name)", (dialect) => {
     });
 
     it("sign-in is rate limited: 429 with Retry-After", async () => {
-      const limited = await anotherServer({ signInRateLimit: 2 });
+      const limited = await running.another({ signInRateLimit: 2 });
       const browser = new Browser(limited.url);
       for (let i = 0; i < 2; i++) {
         expect((await browser.signIn("nobody@example.test", "wrong password")).status).toBe(401);
@@ -583,7 +566,7 @@ describe.each(dialects)("Pages ($name)", (dialect) => {
     });
 
     it("sign-up is rate limited: 429 with Retry-After, no account", async () => {
-      const limited = await anotherServer({ signUpRateLimit: 1 });
+      const limited = await running.another({ signUpRateLimit: 1 });
       await new Browser(limited.url).signUp();
       const page = await new Browser(limited.url).submit("/signup", "/signup", {
         email: "second@example.test",
@@ -633,7 +616,7 @@ describe.each(dialects)("Pages ($name)", (dialect) => {
 
   describe("--signup closed", () => {
     it("GET /signup 403, POST /signup refused, no account; sign-in has no sign-up link", async () => {
-      const closed = await anotherServer({ signup: "closed" });
+      const closed = await running.another({ signup: "closed" });
       const browser = new Browser(closed.url);
       expect((await browser.get("/signup")).status).toBe(403);
       const signin = await browser.get("/signin");

@@ -1,23 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/index.js";
 import { approve, Browser } from "./support/browser.js";
 import { dialects, type TestDatabase } from "./support/databases.js";
 import { rawQuery } from "./support/raw-sql.js";
-import { exchange, newVerifier, s256, startTestServer } from "./support/server.js";
+import { exchange, newVerifier, s256, useServer } from "./support/server.js";
 
 const BASE64URL_256_BITS = /^[A-Za-z0-9_-]{43}$/;
 
 describe.each(dialects)("DESIGN invariant 6: secrets ($name)", (dialect) => {
+  const running = useServer(dialect);
   let database: TestDatabase;
   let server: RunningServer;
 
   beforeAll(async () => {
-    database = await dialect.fresh();
-    server = await startTestServer(database);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
+    ({ server, database } = running);
   });
 
   it("passwords are stored as argon2id with at least OWASP's parameters (19 MiB, t=2, p=1)", async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
+import { afterAll, beforeAll } from "vitest";
 import { type ConfigInput, parseConfig, type RunningServer, startServer } from "../../src/index.js";
-import type { TestDatabase } from "./databases.js";
+import type { Dialect, TestDatabase } from "./databases.js";
 
 /** A clock the test moves by hand, so expiry is tested without sleeping. */
 export interface TestClock {
@@ -41,6 +42,67 @@ export function startTestServer(
     }),
     clock,
   );
+}
+
+/** The server a suite shares, with its database and clock; valid once the suite's set-up ran. */
+export interface ServerFixture {
+  readonly server: RunningServer;
+  readonly database: TestDatabase;
+  readonly clock: TestClock;
+  /** Another server on a fresh database of the same dialect, closed with the suite's own. */
+  another(options?: ConfigInput, clock?: TestClock): Promise<RunningServer>;
+}
+
+/**
+ * Registers, for the enclosing `describe`, a server on a fresh database of `dialect` started
+ * before its tests and closed (database dropped) after them. Suites loop over the dialects with
+ * `describe.each(dialects)` and call this once inside.
+ * @example
+ * describe.each(dialects)("GET /api/v1/key ($name)", (dialect) => {
+ *   const running = useServer(dialect);
+ *   it("…", async () => keyInfo(running.server.url, key));
+ * });
+ */
+export function useServer(dialect: Dialect, options: ConfigInput = {}): ServerFixture {
+  const started: { server: RunningServer; database: TestDatabase }[] = [];
+  let clock: TestClock | undefined;
+  const main = () => {
+    const first = started[0];
+    if (!first) throw new Error("useServer: the server starts in beforeAll; use it in a test");
+    return first;
+  };
+  const start = async (options: ConfigInput, clock: TestClock) => {
+    const database = await dialect.fresh();
+    const server = await startTestServer(database, options, clock).catch(async (error) => {
+      await database.drop();
+      throw error;
+    });
+    started.push({ server, database });
+    return server;
+  };
+  beforeAll(async () => {
+    clock = testClock();
+    await start(options, clock);
+  });
+  afterAll(async () => {
+    for (const { server, database } of started.splice(0).reverse()) {
+      await server.close();
+      await database.drop();
+    }
+  });
+  return {
+    get server() {
+      return main().server;
+    },
+    get database() {
+      return main().database;
+    },
+    get clock() {
+      main();
+      return clock as TestClock;
+    },
+    another: (extra = {}, extraClock = testClock()) => start(extra, extraClock),
+  };
 }
 
 /** A fresh RFC 7636 verifier (43 chars of base64url) computed independently of the server. */
