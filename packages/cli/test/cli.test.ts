@@ -193,6 +193,8 @@ describe.each(dialects)("keyport users create ($name)", (dialect) => {
 
   it.each([
     ["a short password", "short@example.test", [], "short\n"],
+    ["7 characters", "seven@example.test", [], "abcdefg\n"],
+    ["a common password (NIST SP 800-63B)", "common@example.test", [], "Sunshine1\n"],
     ["an unknown flag", "flag@example.test", ["--no-such"], PASSWORD],
     ["a bad email", "not-an-email", [], `${PASSWORD}\n`],
   ])("%s: exit 2, no account", async (_, email, extra, stdin) => {

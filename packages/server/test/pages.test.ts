@@ -261,13 +261,13 @@ describe.each(dialects)("Pages ($name)", (dialect) => {
       expect(signup).toContain("Sign up</button>");
     });
 
-    it("sign-up refuses a taken email and a short password with 400, no second account", async () => {
+    it("sign-up answers a taken email as a new one (303 to sign-in), refuses a short password with 400; no second account", async () => {
       const taken = await new Browser(server.url).submit("/signup", "/signup", {
         email: account.email,
         password: "another long password",
       });
-      expect(taken.status).toBe(400);
-      expect(alertOf(taken.html)).toBeTruthy();
+      expect(taken.status).toBe(303);
+      expect(taken.location).toBe(`${server.url}/signin?next=%2F&signed_up=1`);
       const short = await new Browser(server.url).submit("/signup", "/signup", {
         email: "short@example.test",
         password: "short",
@@ -334,13 +334,25 @@ describe.each(dialects)("Pages ($name)", (dialect) => {
       const first = await browser.get(authPath(WEB));
       const next = new URL(first.location as string).searchParams.get("next") as string;
       const signup = await browser.get(`/signup?next=${encodeURIComponent(next)}`);
+      const email = `via-signup-${Date.now()}@example.test`;
       const page = await browser.post(`/signup?next=${encodeURIComponent(next)}`, {
         csrf_token: csrfTokenOf(signup.html),
-        email: `via-signup-${Date.now()}@example.test`,
+        email,
         password: "long enough password",
       });
       expect(page.status).toBe(303);
-      expect(page.location).toBe(`${server.url}${authPath(WEB)}`);
+      // Sign-up never signs in (it would tell a taken email by the missing session): sign-in next.
+      const signinUrl = new URL(page.location as string);
+      expect(signinUrl.pathname).toBe("/signin");
+      expect(signinUrl.searchParams.get("next")).toBe(next);
+      const signin = await browser.get(signinUrl.pathname + signinUrl.search);
+      const action = /<form method="post" action="([^"]+)"/.exec(signin.html)?.[1] as string;
+      const signedIn = await browser.post(action.replaceAll("&amp;", "&"), {
+        csrf_token: csrfTokenOf(signin.html),
+        email,
+        password: "long enough password",
+      });
+      expect(signedIn.location).toBe(`${server.url}${authPath(WEB)}`);
     });
   });
 

@@ -9,10 +9,18 @@ export function newAccount() {
   };
 }
 
-/** On Keyport's sign-in page: follows the sign-up link and creates the account, as a person would. */
+/**
+ * On Keyport's sign-in page: follows the sign-up link and creates the account, then signs in
+ * with it on the page sign-up leads to (sign-up never signs in: it would tell a taken email from
+ * a new one), as a person would.
+ */
 export async function signUp(page: Page, account: { email: string; password: string }) {
   await page.getByRole("link", { name: "Sign up" }).click();
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password").fill(account.password);
   await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByText("Sign in with that email and password to continue").waitFor();
+  await page.getByLabel("Email").fill(account.email);
+  await page.getByLabel("Password").fill(account.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
 }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { verifyPassword } from "../domain/passwords.js";
 import { accountProblem, createAccount, normalizeEmail } from "../services/accounts.js";
+import { MAX_PASSWORD_LENGTH, passwordLength } from "../services/password-policy.js";
 import { HomePage, SignInPage, SignUpPage } from "../views/account-pages.js";
 import { clientAddress } from "../web/client-address.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
@@ -27,19 +28,25 @@ export function accountRoutes(deps: AppDeps) {
         csrfToken={csrfToken(c, deps)}
         next={safeNext(c.req.query("next"))}
         signupOpen={signupOpen}
+        signedUp={c.req.query("signed_up") === "1"}
       />,
     ),
   );
 
   app.post("/signin", async (c) => {
+    // Before the body is read, so a client over its limit cannot hold the connection.
+    signInLimiter.hit(clientAddress(c, deps.config.trustProxy));
     const form = await readForm(c);
     assertCsrf(c, deps, form);
     const next = safeNext(c.req.query("next"));
-    signInLimiter.hit(clientAddress(c, deps.config.trustProxy));
     const email = normalizeEmail(single(form, "email") ?? "");
     const password = single(form, "password") ?? "";
-    const user = password.length <= 1024 ? await deps.store.findUserByEmail(email) : undefined;
-    if (!(await verifyPassword(user?.passwordHash, password.slice(0, 1024))) || !user) {
+    // Too long a password matches nothing, but still costs the decoy's verify (on a bounded
+    // prefix), like an unknown email does: the answer's timing says nothing either way.
+    const within = passwordLength(password) <= MAX_PASSWORD_LENGTH;
+    const user = within ? await deps.store.findUserByEmail(email) : undefined;
+    const checked = within ? password : password.slice(0, 2 * MAX_PASSWORD_LENGTH);
+    if (!(await verifyPassword(user?.passwordHash, checked)) || !user) {
       return c.html(
         <SignInPage
           csrfToken={csrfToken(c, deps)}
@@ -72,10 +79,11 @@ export function accountRoutes(deps: AppDeps) {
         403,
         "Sign-up is closed on this server. Ask its operator for an account.",
       );
+    // Before the body is read, so a client over its limit cannot hold the connection.
+    signUpLimiter.hit(clientAddress(c, deps.config.trustProxy));
     const form = await readForm(c);
     assertCsrf(c, deps, form);
     const next = safeNext(c.req.query("next"));
-    signUpLimiter.hit(clientAddress(c, deps.config.trustProxy));
     const email = normalizeEmail(single(form, "email") ?? "");
     const password = single(form, "password") ?? "";
     const again = (error: string) =>
@@ -91,10 +99,12 @@ export function accountRoutes(deps: AppDeps) {
       );
     const problem = accountProblem(email, password);
     if (problem) return again(problem);
-    const user = await createAccount(deps, email, password);
-    if (!user) return again("That email cannot be used for a new account. Sign in if it is yours.");
-    await startSession(c, deps, user.id);
-    return c.redirect(next, 303);
+    // A taken email gets the answer a new one gets, after the same argon2id hash: sign-up never
+    // signs in, it sends everyone to sign in (where a wrong password and an unknown email look
+    // alike too). Signing in a new account at once would tell a taken email by the missing
+    // session.
+    await createAccount(deps, email, password);
+    return c.redirect(`/signin?next=${encodeURIComponent(next)}&signed_up=1`, 303);
   });
 
   app.post("/signout", async (c) => {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hashPassword } from "../domain/passwords.js";
 import type { ServiceDeps } from "./deps.js";
+import { passwordProblem } from "./password-policy.js";
 
 const EMAIL_SHAPE = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 
@@ -9,12 +10,13 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-/** Whether an email and password are acceptable for a new account; the problem otherwise. */
+/**
+ * Whether an email and password are acceptable for a new account; the problem otherwise. The
+ * answer depends on the two values alone, never on whether the email already has an account.
+ */
 export function accountProblem(email: string, password: string): string | undefined {
   if (!EMAIL_SHAPE.test(email)) return "Enter a valid email address.";
-  if (password.length < 8) return "Choose a password of at least 8 characters.";
-  if (password.length > 1024) return "Choose a password of at most 1024 characters.";
-  return undefined;
+  return passwordProblem(password);
 }
 
 /**

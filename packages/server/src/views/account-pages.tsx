@@ -7,6 +7,8 @@ interface AccountFormProps {
   email?: string;
   error?: string;
   signupOpen: boolean;
+  /** Just came from sign-up: say what to do next (the same words for a new or a taken email). */
+  signedUp?: boolean;
 }
 
 /** Email and password fields, shared by the sign-in and sign-up forms. */
@@ -35,7 +37,7 @@ function CredentialsForm(
         minlength={signUp ? 8 : undefined}
         required
       />
-      {signUp ? <small>At least 8 characters.</small> : null}
+      {signUp ? <small>At least 8 characters; a few unrelated words make a good one.</small> : null}
       <button type="submit">{props.submit}</button>
     </form>
   );
@@ -50,6 +52,12 @@ export function SignInPage(props: AccountFormProps) {
   return (
     <Layout title="Sign in">
       <h1>Sign in</h1>
+      {props.signedUp && !props.error ? (
+        <p role="status">
+          Sign in with that email and password to continue. If the email already had an account, its
+          password is unchanged.
+        </p>
+      ) : null}
       <FormError message={props.error} />
       <CredentialsForm {...props} action="signin" submit="Sign in" />
       {props.signupOpen ? (

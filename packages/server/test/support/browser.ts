@@ -75,13 +75,18 @@ export class Browser {
     };
   }
 
-  /** Signs up a brand-new account; returns its email and password. */
+  /**
+   * Signs up a brand-new account, then signs in with it (sign-up itself never signs in, so that
+   * it cannot tell a taken email from a new one); returns its email and password.
+   */
   async signUp(
     email = `user-${randomBytes(6).toString("hex")}@example.test`,
     password = "correct horse battery staple",
   ): Promise<{ email: string; password: string }> {
     const page = await this.submit("/signup", "/signup", { email, password });
     if (page.status !== 303) throw new Error(`sign-up answered ${page.status}: ${page.html}`);
+    const signedIn = await this.signIn(email, password);
+    if (signedIn.status !== 303) throw new Error(`sign-in answered ${signedIn.status}`);
     return { email, password };
   }
 
