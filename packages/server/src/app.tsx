@@ -11,10 +11,12 @@ import { headlessResultRoutes } from "./http/headless-result.js";
 import { keyApiRoutes } from "./http/key-api.js";
 import { keysApiRoutes } from "./http/keys-api.js";
 import { ErrorPage } from "./views/account-pages.js";
+import { CONSENT_SCRIPT_SOURCE } from "./views/consent-script.js";
 import { STYLESHEET } from "./views/styles.js";
 import { limitBody } from "./web/body.js";
 import type { AppDeps, AppEnv } from "./web/context.js";
 import { jsonError, KeyportError } from "./web/errors.js";
+import { refuseCrossSite } from "./web/same-origin.js";
 import { securityHeaders } from "./web/security-headers.js";
 import { browserSession } from "./web/session.js";
 import { answerStorageFault } from "./web/storage-unavailable.js";
@@ -28,7 +30,7 @@ import { answerStorageFault } from "./web/storage-unavailable.js";
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
-  app.use(securityHeaders());
+  app.use(securityHeaders({ scriptSources: [CONSENT_SCRIPT_SOURCE] }));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/assets/keyport.css", (c) => {
     c.header("Cache-Control", "public, max-age=3600");
@@ -48,6 +50,7 @@ export function createApp(deps: AppDeps) {
   const pages = new Hono<AppEnv>();
   // Only form pages need the limit as middleware (Hono parses their bodies): the JSON endpoints
   // read theirs through readBody, which enforces it without materialising a web Request.
+  pages.use(refuseCrossSite({ publicUrl: deps.config.publicUrl }));
   pages.use(limitBody());
   pages.use(browserSession(deps));
   pages.route("/", accountRoutes(deps));
