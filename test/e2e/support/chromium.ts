@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
 
 /** Debian's Chromium; tools that download their own browser cannot run here. */
-export const CHROMIUM_PATH = process.env.KEYPORT_CHROMIUM ?? "/usr/bin/chromium";
+const CHROMIUM_PATH = process.env.KEYPORT_CHROMIUM ?? "/usr/bin/chromium";
 
 /** Starts headless Chromium with the flags this machine's closed network needs. */
 export async function launchChromium(): Promise<Browser> {

@@ -7,7 +7,7 @@ import { runCommand } from "../../src/run.js";
 /** The real executable, as `npx keyport` runs it. */
 export const BIN = fileURLToPath(new URL("../../bin/keyport.mjs", import.meta.url));
 
-export interface Finished {
+interface Finished {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;

@@ -2,7 +2,7 @@
  * In-memory stand-ins for the Web Storage, Location and History interfaces, following their
  * specified behaviour closely enough for unit tests (a real Chromium runs the e2e suite).
  */
-export class MemoryStorage {
+class MemoryStorage {
   readonly items = new Map<string, string>();
   getItem(key: string): string | null {
     return this.items.get(key) ?? null;
@@ -15,7 +15,7 @@ export class MemoryStorage {
   }
 }
 
-export class FakeLocation {
+class FakeLocation {
   url: URL;
   readonly assigned: string[] = [];
   constructor(href: string) {
@@ -41,7 +41,7 @@ export class FakeLocation {
   }
 }
 
-export class FakeHistory {
+class FakeHistory {
   state: unknown = null;
   readonly entries: string[] = [];
   constructor(private readonly location: FakeLocation) {}

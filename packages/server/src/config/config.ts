@@ -26,7 +26,7 @@ export interface KeyportConfig {
 }
 
 /** How the gateway forwards, meters and keeps streams alive. */
-export interface GatewayConfig {
+interface GatewayConfig {
   /** Providers to forward to (`--upstreams FILE`); `keyport/echo` is always served besides. */
   readonly upstreams: readonly UpstreamConfig[];
   /** A `: KEYPORT PROCESSING` comment goes out after this long without upstream bytes. */

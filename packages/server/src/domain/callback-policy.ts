@@ -7,7 +7,7 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const CUSTOM_SCHEME = /^[a-z][a-z0-9+\-.]*:$/;
 
 /** What kind of app a callback belongs to, for the consent page's warning. */
-export type CallbackKind = "web" | "loopback" | "custom-scheme";
+type CallbackKind = "web" | "loopback" | "custom-scheme";
 
 /** An accepted callback and what the consent page should say about it. */
 export interface AcceptedCallback {
@@ -65,7 +65,7 @@ export function checkCallbackUrl(
  * `https://app.example` does not admit `https://app.example.evil.net`, nor `…:5368` port `53682`.
  * A loopback prefix without a port admits any port, as RFC 8252 §7.3 asks of native apps.
  */
-export function isUnder(url: URL, prefix: string): boolean {
+function isUnder(url: URL, prefix: string): boolean {
   if (!URL.canParse(prefix)) return false;
   const allowed = new URL(prefix);
   const anyPort = LOOPBACK_HOSTS.has(allowed.hostname) && allowed.port === "";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { sha256Hex } from "./secrets.js";
 
 /** Every Keyport key starts with this; the rest is 64 hex characters (256 bits). */
-export const KEY_PREFIX = "sk-kp-v1-";
+const KEY_PREFIX = "sk-kp-v1-";
 
 const KEY_SHAPE = /^sk-kp-v1-[0-9a-f]{64}$/;
 

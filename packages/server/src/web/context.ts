@@ -12,7 +12,7 @@ export interface AppDeps {
 }
 
 /** The browser session a request carries: a cookie value always, a user once signed in. */
-export interface BrowserSession {
+interface BrowserSession {
   readonly cookieValue: string;
   readonly user?: User;
 }

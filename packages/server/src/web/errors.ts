@@ -20,7 +20,7 @@ export class KeyportError extends Error {
 }
 
 /** OpenRouter's error body: `{"error": {"code": N, "message": "..."}}`. */
-export function errorBody(status: number, message: string, metadata?: Record<string, unknown>) {
+function errorBody(status: number, message: string, metadata?: Record<string, unknown>) {
   return { error: metadata ? { code: status, message, metadata } : { code: status, message } };
 }
 

@@ -6,7 +6,7 @@ import type { AppDeps, AppEnv } from "./context.js";
 const SESSION_DAYS = 30;
 
 /** `__Host-` binds the cookie to this exact origin, but browsers accept it over https only. */
-export function sessionCookieName(publicUrl: string): string {
+function sessionCookieName(publicUrl: string): string {
   return publicUrl.startsWith("https:") ? "__Host-keyport_session" : "keyport_session";
 }
 

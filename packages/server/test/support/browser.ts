@@ -103,7 +103,7 @@ export function csrfTokenOf(html: string): string {
 }
 
 /** Every hidden input of the page's first `/auth` form, as the browser would submit them. */
-export function hiddenFieldsOf(html: string): Record<string, string> {
+function hiddenFieldsOf(html: string): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
     fields[match[1] as string] = decodeHtml(match[2] as string);
@@ -186,14 +186,4 @@ export function consentForm(html: string, decision: "approve" | "deny"): Record<
     limit: limit ?? "",
     decision,
   };
-}
-
-/** Sign-up in a fresh browser, then approve one `/auth` request; the code and the browser. */
-export async function signUpAndGetCode(
-  baseUrl: string,
-  params: AuthParams,
-): Promise<{ code: string; browser: Browser }> {
-  const browser = new Browser(baseUrl);
-  await browser.signUp();
-  return { code: await approve(browser, params), browser };
 }

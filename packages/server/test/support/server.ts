@@ -20,7 +20,7 @@ export function testClock(start = Date.parse("2026-01-01T00:00:00.000Z")): TestC
 }
 
 /** Rate limits high enough that tests which do not test them never meet them. */
-export const NO_RATE_LIMITS = {
+const NO_RATE_LIMITS = {
   exchangeRateLimit: 1_000_000,
   signInRateLimit: 1_000_000,
   signUpRateLimit: 1_000_000,
