@@ -12,6 +12,7 @@ import { nodeIncoming, nodeOutgoing } from "../web/node-request.js";
 import type { RateLimiter } from "../web/rate-limit.js";
 import { respond } from "../web/respond.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
+import { completionChars, errorChunk, usageChunk, withCost } from "./completion-shapes.js";
 import { fallbackRoutes } from "./cost-fields.js";
 import { echoResponse } from "./echo.js";
 import { generationCostMicros } from "./generation-cost.js";
@@ -20,7 +21,7 @@ import { costMicros, estimateUsage, readUsage, type TokenUsage } from "./pricing
 import { planRequest, type RequestPlan } from "./request-plan.js";
 import { type ChatRequest, parseChatRequest } from "./request-validation.js";
 import { SseRelay, type StreamEnd } from "./sse-relay.js";
-import { SseUsage, type StreamHead } from "./sse-usage.js";
+import { SseUsage } from "./sse-usage.js";
 import { callUpstream, readText, UpstreamCall } from "./upstream-call.js";
 import { type FailedCall, streamedUpstreamError } from "./upstream-errors.js";
 
@@ -300,69 +301,4 @@ async function readCompletion(
   if (typeof json !== "object" || json === null || Array.isArray(json))
     throw call.failure(new Error(`a completion that is not a JSON object: ${text.slice(0, 500)}`));
   return json as Record<string, unknown>;
-}
-
-function completionChars(completion: Record<string, unknown>): number {
-  const choices = completion.choices;
-  if (!Array.isArray(choices)) return 0;
-  let chars = 0;
-  for (const choice of choices) {
-    const message = (choice as { message?: Record<string, unknown> } | null)?.message;
-    if (message) for (const text of completionTexts(message)) chars += text.length;
-  }
-  return chars;
-}
-
-/** The usage object the client gets: the upstream's, its `cost` what the key was charged. */
-function withCost(original: unknown, usage: TokenUsage, charged: number): Record<string, unknown> {
-  const base =
-    typeof original === "object" && original !== null
-      ? (original as Record<string, unknown>)
-      : {
-          prompt_tokens: usage.promptTokens,
-          completion_tokens: usage.completionTokens,
-          total_tokens: usage.promptTokens + usage.completionTokens,
-        };
-  return { ...base, cost: fromMicros(charged) };
-}
-
-function chunkHead(head: StreamHead, route: ModelRoute) {
-  return {
-    id: head.id,
-    object: "chat.completion.chunk",
-    created: head.created ?? Math.floor(Date.now() / 1000),
-    model: head.model ?? route.upstreamModel,
-  };
-}
-
-/** A mid-stream error in OpenRouter's chunk shape: `finish_reason: "error"` and `error`. */
-function errorChunk(head: StreamHead, route: ModelRoute, failure: unknown): string {
-  const error =
-    failure instanceof KeyportError
-      ? { code: failure.status, message: failure.message }
-      : { code: 502, message: "The upstream provider failed" };
-  return `data: ${JSON.stringify({
-    ...chunkHead(head, route),
-    choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
-    error,
-  })}\n\n`;
-}
-
-/** The usage chunk a client gets when the upstream sent none (estimated counts). */
-function usageChunk(
-  head: StreamHead,
-  route: ModelRoute,
-  usage: TokenUsage,
-  chargedMicros: number,
-): string {
-  return `data: ${JSON.stringify({
-    ...chunkHead(head, route),
-    choices: [],
-    usage: {
-      prompt_tokens: usage.promptTokens,
-      completion_tokens: usage.completionTokens,
-      total_tokens: usage.promptTokens + usage.completionTokens,
-      cost: fromMicros(chargedMicros),
-    },
-  })}\n\n`;
 }

@@ -1,0 +1,75 @@
+import { fromMicros } from "../domain/credits.js";
+import { KeyportError } from "../web/errors.js";
+import type { ModelRoute } from "./catalog.js";
+import type { TokenUsage } from "./pricing.js";
+import { completionTexts, type StreamHead } from "./sse-usage.js";
+
+/** Characters of completion text in a JSON completion, for an estimate when usage is missing. */
+export function completionChars(completion: Record<string, unknown>): number {
+  const choices = completion.choices;
+  if (!Array.isArray(choices)) return 0;
+  let chars = 0;
+  for (const choice of choices) {
+    const message = (choice as { message?: Record<string, unknown> } | null)?.message;
+    if (message) for (const text of completionTexts(message)) chars += text.length;
+  }
+  return chars;
+}
+
+/** The usage object the client gets: the upstream's, its `cost` what the key was charged. */
+export function withCost(
+  original: unknown,
+  usage: TokenUsage,
+  charged: number,
+): Record<string, unknown> {
+  const base =
+    typeof original === "object" && original !== null
+      ? (original as Record<string, unknown>)
+      : {
+          prompt_tokens: usage.promptTokens,
+          completion_tokens: usage.completionTokens,
+          total_tokens: usage.promptTokens + usage.completionTokens,
+        };
+  return { ...base, cost: fromMicros(charged) };
+}
+
+function chunkHead(head: StreamHead, route: ModelRoute) {
+  return {
+    id: head.id,
+    object: "chat.completion.chunk",
+    created: head.created ?? Math.floor(Date.now() / 1000),
+    model: head.model ?? route.upstreamModel,
+  };
+}
+
+/** A mid-stream error in OpenRouter's chunk shape: `finish_reason: "error"` and `error`. */
+export function errorChunk(head: StreamHead, route: ModelRoute, failure: unknown): string {
+  const error =
+    failure instanceof KeyportError
+      ? { code: failure.status, message: failure.message }
+      : { code: 502, message: "The upstream provider failed" };
+  return `data: ${JSON.stringify({
+    ...chunkHead(head, route),
+    choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
+    error,
+  })}\n\n`;
+}
+
+/** The usage chunk a client gets when the upstream sent none (estimated counts). */
+export function usageChunk(
+  head: StreamHead,
+  route: ModelRoute,
+  usage: TokenUsage,
+  chargedMicros: number,
+): string {
+  return `data: ${JSON.stringify({
+    ...chunkHead(head, route),
+    choices: [],
+    usage: {
+      prompt_tokens: usage.promptTokens,
+      completion_tokens: usage.completionTokens,
+      total_tokens: usage.promptTokens + usage.completionTokens,
+      cost: fromMicros(chargedMicros),
+    },
+  })}\n\n`;
+}
