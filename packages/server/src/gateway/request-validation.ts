@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { KeyportError } from "../web/errors.js";
+import { parseJsonBody } from "../web/json-body.js";
 
 /**
  * The most completion tokens a request may ask for (`max_tokens`, `max_completion_tokens`).
@@ -33,12 +34,7 @@ export type ChatRequest = z.output<typeof chatRequestSchema>;
 
 /** Parses and checks a chat request; malformed JSON and wrong types get a `400` naming the field. */
 export function parseChatRequest(text: string): ChatRequest {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new KeyportError(400, "Request body must be JSON");
-  }
+  const body = parseJsonBody(text);
   // The common case, checked by hand as strictly as the schema; anything else goes through the
   // schema, which names what is wrong.
   if (plainlyValid(body)) return body;
