@@ -88,7 +88,7 @@ const ENCODED_SEPARATOR = /%(?:2e|2f|5c|25)/i;
  * @example
  * hasAmbiguousPath("https://app.example/callback/..;/evil"); // true
  */
-export function hasAmbiguousPath(raw: string): boolean {
+function hasAmbiguousPath(raw: string): boolean {
   const [, authority = "", path = ""] = AUTHORITY_AND_PATH.exec(raw) ?? [];
   if (authority.includes("%")) return true;
   if (path.includes(";") || ENCODED_SEPARATOR.test(path)) return true;
