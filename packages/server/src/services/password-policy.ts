@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 
 /** Shortest password accepted, in Unicode code points (NIST SP 800-63B §3.1.1.2). */
-export const MIN_PASSWORD_LENGTH = 8;
+const MIN_PASSWORD_LENGTH = 8;
 /** Longest password accepted, in code points: room for any passphrase, a bound on hashing work. */
 export const MAX_PASSWORD_LENGTH = 1024;
 
