@@ -1,7 +1,7 @@
 import type { UpstreamConfig } from "../config/upstreams.js";
 
 /** Built-in models (no upstream) are attributed to this upstream name in request records. */
-export const BUILTIN_UPSTREAM = "keyport";
+const BUILTIN_UPSTREAM = "keyport";
 
 /** The deterministic test model every Keyport serves. */
 export const ECHO_MODEL_ID = "keyport/echo";

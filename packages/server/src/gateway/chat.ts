@@ -4,7 +4,7 @@ import type { Readable } from "node:stream";
 import type { Context } from "hono";
 import { fromMicros } from "../domain/credits.js";
 import type { StoredKey } from "../store/store.js";
-import { bodyTooLarge, declaresTooLarge, readNodeBody } from "../web/body.js";
+import { bodyTooLarge, declaresTooLarge, readBody } from "../web/body.js";
 import type { AppDeps } from "../web/context.js";
 import { KeyportError } from "../web/errors.js";
 import { authenticateKey } from "../web/key-auth.js";
@@ -71,9 +71,7 @@ export function chatCompletions(deps: ChatDeps) {
     const release = meter.admit(key.hash);
     let streaming = false;
     try {
-      const raw = incoming
-        ? (await readNodeBody(incoming, gateway.maxBodyBytes)).toString()
-        : await c.req.text();
+      const raw = await readBody(c, gateway.maxBodyBytes);
       const request = parseChatRequest(raw);
       const route = await routeOf(request.model);
       const fallbacks = await fallbackRoutes(catalog, route, request.models);

@@ -3,11 +3,11 @@ import type { ModelCatalog, ModelRoute } from "./catalog.js";
 import type { Prices } from "./pricing.js";
 
 /** Results one web search returns when the request does not say (OpenRouter's default). */
-export const DEFAULT_WEB_RESULTS = 5;
+const DEFAULT_WEB_RESULTS = 5;
 /** The most results one web search may ask for. */
-export const MAX_WEB_RESULTS = 100;
+const MAX_WEB_RESULTS = 100;
 /** The most models a `models` fallback list may name. */
-export const MAX_FALLBACK_MODELS = 16;
+const MAX_FALLBACK_MODELS = 16;
 
 /** Service tiers that cost no more than the default one. */
 const STANDARD_SERVICE_TIERS = new Set(["auto", "default", "flex"]);

@@ -7,10 +7,10 @@ import { parseJsonBody } from "../web/json-body.js";
  * Larger values are refused with `400` rather than clamped: no model produces a million tokens
  * in one answer, and the bound keeps every reservation far inside the safe-integer range.
  */
-export const MAX_REQUEST_TOKENS = 1_000_000;
+const MAX_REQUEST_TOKENS = 1_000_000;
 
 /** The most choices (`n`, `best_of`) one request may ask for. */
-export const MAX_CHOICES = 128;
+const MAX_CHOICES = 128;
 
 const tokenCount = z.number().int().positive().max(MAX_REQUEST_TOKENS).nullish();
 const choiceCount = z.number().int().min(1).max(MAX_CHOICES).nullish();

@@ -1,6 +1,5 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { bodyTooLarge } from "../web/body.js";
+import { limitBody } from "../web/body.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
 import { nodeIncoming } from "../web/node-request.js";
 import { RateLimiter } from "../web/rate-limit.js";
@@ -9,7 +8,7 @@ import { chatCompletions } from "./chat.js";
 import { Meter } from "./metering.js";
 
 /** The gateway's chat endpoint; the app's small global body limit does not apply to it. */
-export const CHAT_COMPLETIONS_PATH = "/api/v1/chat/completions";
+const CHAT_COMPLETIONS_PATH = "/api/v1/chat/completions";
 
 /**
  * The OpenAI-compatible gateway: `POST /api/v1/chat/completions` (JSON or SSE) and
@@ -30,17 +29,12 @@ export function gatewayRoutes(deps: AppDeps, fetchFn: typeof fetch = globalThis.
   });
   const app = new Hono<AppEnv>();
 
-  const limitBody = bodyLimit({
-    maxSize: gateway.maxBodyBytes,
-    onError: () => {
-      throw bodyTooLarge(gateway.maxBodyBytes);
-    },
-  });
+  const limit = limitBody(gateway.maxBodyBytes);
   app.post(
     CHAT_COMPLETIONS_PATH,
     // Served by Node, the handler reads the body itself and applies the limit while reading;
-    // `app.request()` and other runtimes go through Hono's body limit.
-    (c, next) => (nodeIncoming(c) ? next() : limitBody(c, next)),
+    // `app.request()` and other runtimes go through Hono's body limit, which streams.
+    (c, next) => (nodeIncoming(c) ? next() : limit(c, next)),
     chatCompletions({ app: deps, catalog, meter, limiter, fetch: fetchFn }),
   );
 

@@ -16,7 +16,7 @@ export interface StreamEnd {
 }
 
 /** What the relay writes when a stream ends in an error. */
-export type ErrorEvent = (status: number, error: unknown) => string;
+type ErrorEvent = (status: number, error: unknown) => string;
 
 /** What `SseRelay` needs besides the upstream response. */
 export interface RelayOptions {

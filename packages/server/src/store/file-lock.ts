@@ -10,7 +10,7 @@ export interface ServerLock {
 }
 
 /** A second server tried to open a SQLite database another live server already serves. */
-export class DatabaseInUseError extends Error {
+class DatabaseInUseError extends Error {
   override name = "DatabaseInUseError";
   constructor(
     readonly database: string,
@@ -72,7 +72,7 @@ export function lockDatabaseFile(database: string): ServerLock {
  * relative path, a symlink) meet at the same lock.
  */
 function lockPathOf(database: string): string {
-  mkdirSync(dirname(database), { recursive: true });
+  mkdirSync(dirname(database), { recursive: true, mode: 0o700 });
   const real = existsSync(database)
     ? realpathSync(database)
     : join(realpathSync(dirname(database)), basename(database));

@@ -447,7 +447,7 @@ export class GatewayQueries {
  * The status a request record gets when its instance died before it settled: what it had
  * delivered at its last checkpoint is what was billed.
  */
-export const INTERRUPTED_STATUS = 500;
+const INTERRUPTED_STATUS = 500;
 
 /** A lease's columns, as the reservation statements bind them. */
 function leaseValues(reservation: NewReservation) {

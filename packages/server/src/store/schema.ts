@@ -12,7 +12,7 @@ export interface UsersTable {
 }
 
 /** Signed-in browser sessions, by the SHA-256 of their cookie value. */
-export interface SessionsTable {
+interface SessionsTable {
   id_hash: string;
   user_id: string;
   created_at: Millis;
@@ -63,7 +63,7 @@ export interface KeysTable {
  * A reservation's lease: held until its request settles or the lease expires (its instance died).
  * On PostgreSQL every reservation has one; on SQLite only streams that checkpointed.
  */
-export interface ReservationsTable {
+interface ReservationsTable {
   id: string;
   key_hash: string;
   micros: number;
@@ -95,7 +95,7 @@ export interface RequestsTable {
 }
 
 /** Named server secrets (the CSRF secret). */
-export interface SettingsTable {
+interface SettingsTable {
   name: string;
   value: string;
 }

@@ -59,7 +59,7 @@ export function declaresTooLarge(incoming: IncomingMessage, maxBytes: number): b
  * @example
  * const body = await readNodeBody(incoming, MAX_BODY_BYTES);
  */
-export function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buffer> {
   if (declaresTooLarge(incoming, maxBytes)) return Promise.reject(bodyTooLarge(maxBytes));
   if (incoming.readableEnded) return Promise.resolve(Buffer.alloc(0));
   const declared = Number(incoming.headers["content-length"] ?? Number.NaN);

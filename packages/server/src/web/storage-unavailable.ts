@@ -2,7 +2,7 @@ import { isStorageFault } from "../store/storage-fault.js";
 import { KeyportError } from "./errors.js";
 
 /** How long a client is asked to wait before retrying after a storage fault. */
-export const STORAGE_RETRY_AFTER_SECONDS = 5;
+const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Turns a storage fault (a full disk, an I/O error, a lost database connection) into the answer

@@ -46,7 +46,7 @@ export interface SeenRequest {
 }
 
 /** A `GET /generation?id=` the fake upstream answered. */
-export interface GenerationLookup {
+interface GenerationLookup {
   readonly id: string;
   readonly authorization: string | undefined;
   /** What it answered: `total_cost` in credits, or `undefined` for an unknown id (404). */
@@ -466,7 +466,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Fake
 }
 
 /** The models Keyport's test configuration routes to the fake upstream. */
-export const FAKE_MODELS = [
+const FAKE_MODELS = [
   "fake/chat",
   "fake/500",
   "fake/429",
