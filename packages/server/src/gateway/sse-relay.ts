@@ -171,6 +171,8 @@ export class SseRelay {
     this.options.call.abort("client");
     this.upstream.destroy();
     await this.finish({ status: 499, clientLeft: true });
+    // A read still waiting would hold its reader (and the response) open for good.
+    this.end();
   }
 
   private send(text: string): void {
