@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { resolveSecret, SecretConfigError } from "./secret.js";
 import { loadUpstreams, type UpstreamConfig, UpstreamConfigError } from "./upstreams.js";
 
 /** How new accounts come to be: anyone may sign up, or only an operator creates them. */
@@ -19,8 +20,29 @@ export interface KeyportConfig {
   readonly rateLimits: Readonly<{ exchange: number; signIn: number; signUp: number }>;
   /** When set, `callback_url` must start with one of these (narrows DESIGN invariant 4). */
   readonly allowedCallbackPrefixes: readonly string[];
+  /** Refuse any authorization without an S256 `code_challenge` (`plain` and none included). */
+  readonly requireS256: boolean;
+  /** A client must send its request headers within this long (Node's `headersTimeout`). */
+  readonly headersTimeoutMs: number;
+  /**
+   * A client must send its whole request, body included, within this long (Node's
+   * `requestTimeout`); the answer, a stream included, is not bound by it.
+   */
+  readonly requestTimeoutMs: number;
   /** How long a shutdown waits for in-flight requests before it closes their connections. */
   readonly shutdownGraceMs: number;
+  /**
+   * The signing secret from `KEYPORT_SECRET` or `KEYPORT_SECRET_FILE`; `undefined`: generated
+   * and kept in the database. Not enumerable, so printing the config does not show it.
+   */
+  readonly secret: string | undefined;
+  /** The file the secret came from (its permissions are checked at start). */
+  readonly secretFile: string | undefined;
+  /**
+   * The least time between showing the consent page and accepting its Authorize, so a
+   * double-click that a hostile page turns into a click on Authorize never approves.
+   */
+  readonly consentDelayMs: number;
   /** The chat-completions gateway. */
   readonly gateway: GatewayConfig;
 }
@@ -58,44 +80,57 @@ interface GatewayConfig {
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().min(1);
+const onOff = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+  .default(false)
+  .transform((value) => value === true || value === "true" || value === "1");
 
-const schema = z.object({
-  port: port.default(8787),
-  host: z.string().min(1).default("127.0.0.1"),
-  database: z.string().min(1).default(".keyport/keyport.sqlite"),
-  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
-  signup: z.enum(["open", "closed"]).default("open"),
-  trustProxy: z
-    .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
-    .default(false)
-    .transform((value) => value === true || value === "true" || value === "1"),
-  exchangeRateLimit: positive.default(60),
-  signInRateLimit: positive.default(10),
-  signUpRateLimit: positive.default(5),
-  allowedCallbacks: z
-    .string()
-    .default("")
-    .refine(
-      (list) =>
-        list
-          .split(",")
-          .map((prefix) => prefix.trim())
-          .filter(Boolean)
-          .every((prefix) => URL.canParse(prefix)),
-      "each entry must be an absolute URL, e.g. https://app.example/callback",
-    ),
-  upstreams: z.string().default(""),
-  keepAliveMs: positive.default(10_000),
-  upstreamTimeoutMs: positive.default(120_000),
-  gatewayMaxBodyBytes: positive.default(4 * 1024 * 1024),
-  defaultMaxTokens: positive.default(4096),
-  nonTextPartTokens: positive.default(10_000),
-  gatewayRateLimit: z.coerce.number().int().min(0).default(600),
-  gatewayMaxInFlight: z.coerce.number().int().min(0).default(20),
-  leaseMs: z.coerce.number().int().min(300).max(3_600_000).default(30_000),
-  echoDelayMs: z.coerce.number().int().min(0).default(20),
-  shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
-});
+const schema = z
+  .object({
+    port: port.default(8787),
+    host: z.string().min(1).default("127.0.0.1"),
+    database: z.string().min(1).default(".keyport/keyport.sqlite"),
+    publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+    signup: z.enum(["open", "closed"]).default("open"),
+    trustProxy: onOff,
+    requireS256: onOff,
+    headersTimeoutMs: positive.default(10_000),
+    requestTimeoutMs: positive.default(30_000),
+    exchangeRateLimit: positive.default(60),
+    signInRateLimit: positive.default(10),
+    signUpRateLimit: positive.default(5),
+    allowedCallbacks: z
+      .string()
+      .default("")
+      .refine(
+        (list) =>
+          list
+            .split(",")
+            .map((prefix) => prefix.trim())
+            .filter(Boolean)
+            .every((prefix) => URL.canParse(prefix)),
+        "each entry must be an absolute URL, e.g. https://app.example/callback",
+      ),
+    upstreams: z.string().default(""),
+    keepAliveMs: positive.default(10_000),
+    upstreamTimeoutMs: positive.default(120_000),
+    gatewayMaxBodyBytes: positive.default(4 * 1024 * 1024),
+    defaultMaxTokens: positive.default(4096),
+    nonTextPartTokens: positive.default(10_000),
+    gatewayRateLimit: z.coerce.number().int().min(0).default(600),
+    gatewayMaxInFlight: z.coerce.number().int().min(0).default(20),
+    leaseMs: z.coerce.number().int().min(300).max(3_600_000).default(30_000),
+    echoDelayMs: z.coerce.number().int().min(0).default(20),
+    shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+    secret: z.string().optional(),
+    secretFile: z.string().optional(),
+    consentDelayMs: z.coerce.number().int().min(0).max(10_000).default(1000),
+  })
+  // Node cuts a request at `requestTimeout` whatever `headersTimeout` says.
+  .refine((v) => v.headersTimeoutMs <= v.requestTimeoutMs, {
+    path: ["headersTimeoutMs"],
+    message: "must not be longer than --request-timeout-ms",
+  });
 
 /** Raw option values, as flags or environment variables give them (strings or typed values). */
 export type ConfigInput = { [K in keyof z.input<typeof schema>]?: z.input<typeof schema>[K] };
@@ -107,6 +142,9 @@ const envNames: Record<keyof ConfigInput, string> = {
   publicUrl: "KEYPORT_PUBLIC_URL",
   signup: "KEYPORT_SIGNUP",
   trustProxy: "KEYPORT_TRUST_PROXY",
+  requireS256: "KEYPORT_REQUIRE_S256",
+  headersTimeoutMs: "KEYPORT_HEADERS_TIMEOUT_MS",
+  requestTimeoutMs: "KEYPORT_REQUEST_TIMEOUT_MS",
   exchangeRateLimit: "KEYPORT_EXCHANGE_RATE_LIMIT",
   signInRateLimit: "KEYPORT_SIGNIN_RATE_LIMIT",
   signUpRateLimit: "KEYPORT_SIGNUP_RATE_LIMIT",
@@ -122,6 +160,9 @@ const envNames: Record<keyof ConfigInput, string> = {
   leaseMs: "KEYPORT_LEASE_MS",
   echoDelayMs: "KEYPORT_ECHO_DELAY_MS",
   shutdownGraceMs: "KEYPORT_SHUTDOWN_GRACE_MS",
+  secret: "KEYPORT_SECRET",
+  secretFile: "KEYPORT_SECRET_FILE",
+  consentDelayMs: "KEYPORT_CONSENT_DELAY_MS",
 };
 
 /** Thrown when flags or environment hold a value the server cannot run with. */
@@ -164,8 +205,15 @@ export function parseConfig(
     }
     throw error;
   }
+  let secret: ReturnType<typeof resolveSecret>;
+  try {
+    secret = resolveSecret(v.secret, v.secretFile);
+  } catch (error) {
+    if (!(error instanceof SecretConfigError)) throw error;
+    throw new ConfigError(`Invalid ${envNames[error.setting]}: ${error.message}`);
+  }
   const publicUrl = (v.publicUrl ?? `http://${urlHost(v.host)}:${v.port}`).replace(/\/+$/, "");
-  return Object.freeze({
+  const config = {
     port: v.port,
     host: v.host,
     database: v.database,
@@ -183,7 +231,11 @@ export function parseConfig(
         .map((prefix) => prefix.trim())
         .filter(Boolean),
     ),
+    requireS256: v.requireS256,
+    headersTimeoutMs: v.headersTimeoutMs,
+    requestTimeoutMs: v.requestTimeoutMs,
     shutdownGraceMs: v.shutdownGraceMs,
+    consentDelayMs: v.consentDelayMs,
     gateway: Object.freeze({
       upstreams,
       keepAliveMs: v.keepAliveMs,
@@ -196,7 +248,11 @@ export function parseConfig(
       leaseMs: v.leaseMs,
       echoDelayMs: v.echoDelayMs,
     }),
-  });
+    secretFile: secret.secretFile,
+  };
+  // Kept off the enumerable fields: a logged or serialised config does not carry the secret.
+  Object.defineProperty(config, "secret", { value: secret.secret, enumerable: false });
+  return Object.freeze(config as typeof config & { secret: string | undefined });
 }
 
 /** Loopback and wildcard binds are reached as `localhost`, the name browsers treat as secure. */

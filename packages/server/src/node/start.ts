@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import type { Server, ServerOptions } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
 import { createApp } from "../app.js";
 import { type Clock, systemClock } from "../clock.js";
@@ -7,6 +7,7 @@ import { randomToken } from "../domain/secrets.js";
 import { lockDatabaseFile, type ServerLock } from "../store/file-lock.js";
 import { isPostgresUrl, openStore } from "../store/open.js";
 import type { Store } from "../store/store.js";
+import { loosePermissionsWarning, privatePaths } from "./file-modes.js";
 
 /** A running Keyport server. */
 export interface RunningServer {
@@ -34,6 +35,8 @@ export async function startServer(
   let store: Store | undefined;
   try {
     store = await openStore(config.database);
+    const warning = loosePermissionsWarning(privatePaths(config, lock?.path));
+    if (warning) console.error(warning);
     return await serveStore(config, clock, store, lock);
   } catch (error) {
     await store?.close();
@@ -61,7 +64,8 @@ async function serveStore(
     if (released > 0)
       console.error(`Released the reservations of ${released} key(s) left by a crash`);
   }
-  const secret = await store.secret("csrf", () => randomToken());
+  // An operator's secret (KEYPORT_SECRET, KEYPORT_SECRET_FILE) stays out of the database.
+  const secret = config.secret ?? (await store.secret("csrf", () => randomToken()));
   const app = createApp({ config, store, clock, secret });
   const server = await listen(app.fetch, config);
   const sweeper = sweepExpired(store, clock, config.gateway.leaseMs);
@@ -87,8 +91,15 @@ async function serveStore(
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, config: KeyportConfig) {
+  const serverOptions: ServerOptions = {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    // Node looks for overdue requests only this often (30 s by default), which would let a slow
+    // client hold its connection well past the deadline.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, config.headersTimeoutMs / 4)),
+  };
   return new Promise<ServerType>((resolve, reject) => {
-    const server = serve({ fetch, port: config.port, hostname: config.host }, () =>
+    const server = serve({ fetch, port: config.port, hostname: config.host, serverOptions }, () =>
       resolve(server),
     );
     server.once("error", reject);
