@@ -3,7 +3,7 @@ import { CodeQueries } from "./code-queries.js";
 import type { StoreDialect } from "./dialect.js";
 import { GatewayQueries } from "./gateway-queries.js";
 import { GroupCommit } from "./group-commit.js";
-import { ms, msOrNull, toKey, toRequestRecord, toUser } from "./rows.js";
+import { ms, msOrNull, toCode, toKey, toRequestRecord, toUser } from "./rows.js";
 import type { Database } from "./schema.js";
 import type {
   CreatedKey,
@@ -138,13 +138,24 @@ export class KyselyStore implements Store {
     return this.codes.redeem(codeHash, keyHash, now, mint);
   }
 
-  async revokeReplayedCode(codeHash: string, now: Date): Promise<boolean> {
+  async revokeReplayedCode(
+    codeHash: string,
+    now: Date,
+    provesPossession: (code: StoredCode) => boolean,
+  ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
+      // A consumed code's fields never change again, so reading it first cannot race.
+      const consumed = await trx
+        .selectFrom("codes")
+        .selectAll()
+        .where("code_hash", "=", codeHash)
+        .where("consumed_at", "is not", null)
+        .executeTakeFirst();
+      if (!consumed || !provesPossession(toCode(consumed))) return false;
       const code = await trx
         .updateTable("codes")
         .set((eb) => ({ replayed_at: eb.fn.coalesce("replayed_at", eb.val(ms(now))) }))
         .where("code_hash", "=", codeHash)
-        .where("consumed_at", "is not", null)
         .returning("key_hash")
         .executeTakeFirst();
       if (code?.key_hash) {
@@ -238,11 +249,11 @@ export class KyselyStore implements Store {
   }
 
   renewLeases(checkpoints: readonly LeaseCheckpoint[], expiresAt: Date): Promise<string[]> {
-    return this.gateway.renewLeases(checkpoints, expiresAt);
+    return this.gateway.leases.renew(checkpoints, expiresAt);
   }
 
   expireLeases(now: Date): Promise<number> {
-    return this.gateway.expireLeases(now);
+    return this.gateway.leases.expire(now);
   }
 
   settleRequest(settlement: Settlement, options?: { answerFirst?: boolean }): Promise<void> {
@@ -284,7 +295,7 @@ export class KyselyStore implements Store {
   }
 
   async releaseReservations(now: Date): Promise<number> {
-    await this.gateway.endAllLeases(now);
+    await this.gateway.leases.endAll(now);
     const result = await this.db
       .updateTable("keys")
       .set({ reserved_micros: 0 })
