@@ -13,6 +13,12 @@ export interface MeterSettings {
   readonly leaseMs: number;
   /** Requests one key may have in flight in this process (`0`: unbounded). */
   readonly maxInFlightPerKey: number;
+  /**
+   * The database is a SQLite file this process alone writes, synchronously: a lone request may
+   * answer before its settle, which is then written in the event loop's next check phase —
+   * still before any later request is read, so the next `GET /api/v1/key` sees it.
+   */
+  readonly answerBeforeSettle: boolean;
 }
 
 /** What a finished request amounts to, before the ceiling is applied. */
@@ -100,6 +106,11 @@ export class Meter {
     return reservation;
   }
 
+  /** @internal Whether a settle may be written after the answer (see `answerBeforeSettle`). */
+  writesAfterAnswer(): boolean {
+    return this.settings.answerBeforeSettle && this.live.size === 1;
+  }
+
   /** @internal A reservation settled: stop renewing its lease. */
   ended(id: string): void {
     this.live.delete(id);
@@ -179,7 +190,9 @@ export class Reservation {
    * Charges the outcome, never more than was reserved: an upstream that reports more than it was
    * asked for (a lying or misbehaving provider, reasoning billed past `max_tokens`) is the
    * operator's overrun — logged, counted, and kept on the request record with the upstream's
-   * reported usage. Settles once; later calls charge nothing.
+   * reported usage. Settles once; later calls charge nothing. With `answerFirst`, a lone request
+   * on a SQLite file resolves at once and is written in the next check phase (its answer goes
+   * out first); elsewhere the promise waits for the commit.
    */
   async settle(outcome: MeteredOutcome, options?: { answerFirst?: boolean }): Promise<Charge> {
     if (this.settled) return { chargedMicros: 0, overrunMicros: 0 };
@@ -193,31 +206,34 @@ export class Reservation {
         `keyport: upstream overrun on request ${spec.id}: model ${JSON.stringify(spec.model)} on upstream ${JSON.stringify(spec.upstream)} cost ${fromMicros(outcome.costMicros)} credits, ${fromMicros(overrunMicros)} more than the ${fromMicros(spec.micros)} reserved; the key was charged the reservation`,
       );
     }
-    try {
-      await meter.store.settleRequest(
-        {
-          reservedMicros: spec.micros,
-          settledAt: meter.clock(),
-          record: {
-            id: spec.id,
-            keyHash: spec.keyHash,
-            model: spec.model,
-            upstream: spec.upstream,
-            streamed: spec.streamed,
-            status: outcome.status,
-            promptTokens: outcome.usage.promptTokens,
-            completionTokens: outcome.usage.completionTokens,
-            costMicros: chargedMicros,
-            overrunMicros,
-            usageEstimated: outcome.usage.estimated,
-            durationMs: Math.round(performance.now() - this.startedAt),
-            createdAt: spec.createdAt,
-          },
-        },
-        options,
-      );
-    } finally {
-      meter.ended(spec.id);
+    const settlement = {
+      reservedMicros: spec.micros,
+      settledAt: meter.clock(),
+      record: {
+        id: spec.id,
+        keyHash: spec.keyHash,
+        model: spec.model,
+        upstream: spec.upstream,
+        streamed: spec.streamed,
+        status: outcome.status,
+        promptTokens: outcome.usage.promptTokens,
+        completionTokens: outcome.usage.completionTokens,
+        costMicros: chargedMicros,
+        overrunMicros,
+        usageEstimated: outcome.usage.estimated,
+        durationMs: Math.round(performance.now() - this.startedAt),
+        createdAt: spec.createdAt,
+      },
+    };
+    const write = () => meter.store.settleRequest(settlement).finally(() => meter.ended(spec.id));
+    if (options?.answerFirst && meter.writesAfterAnswer()) {
+      setImmediate(() => {
+        write().catch((error: unknown) =>
+          console.error(`keyport: settling request ${spec.id} failed`, error),
+        );
+      });
+    } else {
+      await write();
     }
     return { chargedMicros, overrunMicros };
   }

@@ -1,8 +1,9 @@
 import { Hono } from "hono";
+import { isPostgresUrl } from "../store/open.js";
 import { limitBody } from "../web/body.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
 import { nodeIncoming } from "../web/node-request.js";
-import { RateLimiter } from "../web/rate-limit.js";
+import { memoryRateLimits } from "../web/rate-limit.js";
 import { ModelCatalog, type ModelRoute } from "./catalog.js";
 import { chatCompletions } from "./chat.js";
 import { Meter } from "./metering.js";
@@ -21,11 +22,16 @@ export function gatewayRoutes(deps: AppDeps, fetchFn: typeof fetch = globalThis.
   const catalog = new ModelCatalog(gateway.upstreams, fetchFn);
   const limiter =
     gateway.rateLimit > 0
-      ? new RateLimiter(gateway.rateLimit, deps.clock, "chat completion")
+      ? (deps.rateLimits ?? memoryRateLimits(deps.clock)).limit(
+          "gateway",
+          gateway.rateLimit,
+          "chat completion",
+        )
       : undefined;
   const meter = new Meter(deps.store, deps.clock, {
     leaseMs: gateway.leaseMs,
     maxInFlightPerKey: gateway.maxInFlightPerKey,
+    answerBeforeSettle: !isPostgresUrl(deps.config.database),
   });
   const app = new Hono<AppEnv>();
 

@@ -124,24 +124,11 @@ export class GatewayQueries {
 
   /**
    * Settles in the next group commit, or at once when no other request is in flight; resolves
-   * once the settlement's transaction has committed. With `answerFirst`, a settle that would run
-   * at once runs in the event loop's next check phase instead and the promise resolves now: the
-   * answer goes out first, and the settle still commits before any later request is read.
+   * once the settlement's transaction has committed.
    */
-  settleRequest(settlement: Settlement, options: { answerFirst?: boolean } = {}): Promise<void> {
+  settleRequest(settlement: Settlement): Promise<void> {
     const write = this.settleWrite(settlement);
     const alone = this.sqlite !== undefined && this.inFlight <= 1 && this.group.idle;
-    if (alone && options.answerFirst) {
-      // Still in flight until written, so a shutdown waits for it.
-      setImmediate(() => {
-        this.inFlight = Math.max(0, this.inFlight - 1);
-        const written = this.group.idle ? this.runNow(write) : this.group.submit(write);
-        written.catch((error: unknown) =>
-          console.error("keyport: settling a request failed", error),
-        );
-      });
-      return Promise.resolve();
-    }
     this.inFlight = Math.max(0, this.inFlight - 1);
     return alone ? this.runNow(write) : this.group.submit(write);
   }

@@ -256,8 +256,8 @@ export class KyselyStore implements Store {
     return this.gateway.leases.expire(now);
   }
 
-  settleRequest(settlement: Settlement, options?: { answerFirst?: boolean }): Promise<void> {
-    return this.gateway.settleRequest(settlement, options);
+  settleRequest(settlement: Settlement): Promise<void> {
+    return this.gateway.settleRequest(settlement);
   }
 
   async listRequests(keyHash: string, limit: number): Promise<RequestRecord[]> {

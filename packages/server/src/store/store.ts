@@ -165,10 +165,17 @@ export interface Store {
     mint: (code: StoredCode) => KeyTerms | undefined,
   ): Promise<StoredCode | undefined>;
   /**
-   * Records the replay of an already consumed code and revokes the key it minted
-   * (RFC 6749 §4.1.2). Returns whether such a code exists.
+   * Handles the replay of an already consumed code: when `provesPossession(code)` holds (the
+   * replay carries the right verifier, or the code had no challenge), records the replay and
+   * revokes the key the code minted (RFC 6749 §4.1.2), all in one transaction. A replay that
+   * proves nothing changes nothing, so a leaked code alone cannot revoke its user's key.
+   * Returns whether a consumed code was found and the replay proved possession of it.
    */
-  revokeReplayedCode(codeHash: string, now: Date): Promise<boolean>;
+  revokeReplayedCode(
+    codeHash: string,
+    now: Date,
+    provesPossession: (code: StoredCode) => boolean,
+  ): Promise<boolean>;
 
   findKey(hash: string): Promise<StoredKey | undefined>;
   /** Stores a key minted outside the code exchange. */
@@ -210,12 +217,10 @@ export interface Store {
    * In one transaction: releases the reservation, adds the real cost to the key's total and to
    * its day/week/month counters (restarting any whose window has rolled over), and stores the
    * request record. If the lease was already expired (its checkpoint billed), nothing more is
-   * charged: the rest is recorded as overrun. `answerFirst`: where the write would run
-   * synchronously at once (a lone request on SQLite), it runs in the event loop's next check
-   * phase and the promise resolves at once — the answer goes out first, and the write still
-   * commits before any later request is read. Elsewhere the promise waits for the commit.
+   * charged: the rest is recorded as overrun. A lone settle on SQLite is written at once;
+   * others join the next group commit. Resolves once committed.
    */
-  settleRequest(settlement: Settlement, options?: { answerFirst?: boolean }): Promise<void>;
+  settleRequest(settlement: Settlement): Promise<void>;
   /** A key's most recent request records, newest first. */
   listRequests(keyHash: string, limit: number): Promise<RequestRecord[]>;
 

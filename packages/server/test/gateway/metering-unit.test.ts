@@ -84,10 +84,13 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
     return { key, userId };
   }
 
-  const meterOf = (settings: { leaseMs?: number; maxInFlightPerKey?: number } = {}) =>
+  const meterOf = (
+    settings: { leaseMs?: number; maxInFlightPerKey?: number; answerBeforeSettle?: boolean } = {},
+  ) =>
     new Meter(store, systemClock, {
       leaseMs: settings.leaseMs ?? 60_000,
       maxInFlightPerKey: settings.maxInFlightPerKey ?? 2,
+      answerBeforeSettle: settings.answerBeforeSettle ?? false,
     });
 
   async function reserve(meter: Meter, keyHash: string, micros: number): Promise<Reservation> {
@@ -299,6 +302,33 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
       });
       expect(await keyState(key.hash)).toEqual({ usage: 300, reserved: 0 });
       expect(await store.listRequests(key.hash, 10)).toHaveLength(1);
+    });
+
+    it.runIf(dialect.name === "sqlite")(
+      "answer first (a SQLite file): a lone settle resolves at once and is written in the next check phase, before anything later",
+      async () => {
+        const meter = meterOf({ answerBeforeSettle: true });
+        const { key } = await newKey(1_000);
+        const reservation = await reserve(meter, key.hash, 800);
+        const charge = await reservation.settle(outcome(300), { answerFirst: true });
+        expect(charge).toEqual({ chargedMicros: 300, overrunMicros: 0 });
+        // Nothing written yet: the answer goes out first.
+        expect(await store.listRequests(key.hash, 10)).toHaveLength(0);
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(await keyState(key.hash)).toEqual({ usage: 300, reserved: 0 });
+      },
+    );
+
+    it("answer first only for a lone request: with another in flight, the settle is awaited", async () => {
+      const meter = meterOf({ answerBeforeSettle: true });
+      const { key } = await newKey(1_000);
+      const first = await reserve(meter, key.hash, 100);
+      const other = await reserve(meter, key.hash, 100);
+      await first.settle(outcome(30), { answerFirst: true });
+      expect(await store.listRequests(key.hash, 10)).toHaveLength(1);
+      await other.settle(outcome(20));
+      expect(await keyState(key.hash)).toEqual({ usage: 50, reserved: 0 });
     });
 
     it("records the status the client got (499 when it left)", async () => {
