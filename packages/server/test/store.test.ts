@@ -10,6 +10,9 @@ const T0 = new Date("2026-01-01T00:00:00.000Z");
 const later = (ms: number) => new Date(T0.getTime() + ms);
 const hex = () => randomBytes(32).toString("hex");
 
+/** A replay's proof of possession, as the exchange would judge it: here, always proven. */
+const proven = () => true;
+
 describe.each(dialects)("Store ($name)", (dialect) => {
   let database: TestDatabase;
   let store: Store;
@@ -217,11 +220,28 @@ describe.each(dialects)("Store ($name)", (dialect) => {
   });
 
   describe("revokeReplayedCode (RFC 6749 §4.1.2)", () => {
-    it("an unknown or unconsumed code: false, and the unconsumed one stays redeemable", async () => {
-      expect(await store.revokeReplayedCode(hex(), T0)).toBe(false);
+    it("a replay that does not prove possession: false, and the key stays live", async () => {
       const code = newCode();
       await store.createCode(code);
-      expect(await store.revokeReplayedCode(code.codeHash, T0)).toBe(false);
+      const key = newKey();
+      await store.redeemCode(code.codeHash, key.hash, later(1), () => key);
+      const seen: unknown[] = [];
+      const unproven = (stored: unknown) => {
+        seen.push(stored);
+        return false;
+      };
+      expect(await store.revokeReplayedCode(code.codeHash, later(5), unproven)).toBe(false);
+      expect(seen).toEqual([code]);
+      expect((await store.findKey(key.hash))?.revokedAt).toBeNull();
+      expect(await store.revokeReplayedCode(code.codeHash, later(6), proven)).toBe(true);
+      expect((await store.findKey(key.hash))?.revokedAt).toEqual(later(6));
+    });
+
+    it("an unknown or unconsumed code: false, and the unconsumed one stays redeemable", async () => {
+      expect(await store.revokeReplayedCode(hex(), T0, proven)).toBe(false);
+      const code = newCode();
+      await store.createCode(code);
+      expect(await store.revokeReplayedCode(code.codeHash, T0, proven)).toBe(false);
       expect(await store.redeemCode(code.codeHash, hex(), T0, refuse)).toBeDefined();
     });
 
@@ -236,11 +256,11 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       await store.redeemCode(otherCode.codeHash, bystander.hash, later(1), () => bystander);
       expect((await store.findKey(key.hash))?.revokedAt).toBeNull();
 
-      expect(await store.revokeReplayedCode(code.codeHash, later(5))).toBe(true);
+      expect(await store.revokeReplayedCode(code.codeHash, later(5), proven)).toBe(true);
       expect((await store.findKey(key.hash))?.revokedAt).toEqual(later(5));
       expect((await store.findKey(bystander.hash))?.revokedAt).toBeNull();
 
-      expect(await store.revokeReplayedCode(code.codeHash, later(9))).toBe(true);
+      expect(await store.revokeReplayedCode(code.codeHash, later(9), proven)).toBe(true);
       expect((await store.findKey(key.hash))?.revokedAt).toEqual(later(5));
     });
   });
@@ -264,7 +284,7 @@ describe.each(dialects)("Store ($name)", (dialect) => {
         expect(await fresh.findSession(live.idHash, later(2_000))).toBeDefined();
         expect(await fresh.findSession(dead.idHash, T0)).toBeUndefined();
         expect(await fresh.redeemCode(old.codeHash, hex(), T0, refuse)).toBeUndefined();
-        expect(await fresh.revokeReplayedCode(recent.codeHash, T0)).toBe(false);
+        expect(await fresh.revokeReplayedCode(recent.codeHash, T0, proven)).toBe(false);
         expect(await fresh.redeemCode(recent.codeHash, hex(), T0, refuse)).toEqual(recent);
       } finally {
         await fresh.close();

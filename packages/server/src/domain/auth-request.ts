@@ -20,6 +20,14 @@ export interface AuthRequest {
 /** Why a request cannot be used: shown on an error page, never sent to the callback. */
 export type AuthRequestProblem = { readonly message: string };
 
+/** The operator's narrowing of what `/auth` accepts (the server's config satisfies it). */
+export interface AuthPolicy {
+  /** When non-empty, `callback_url` must lie under one of these. */
+  readonly allowedCallbackPrefixes: readonly string[];
+  /** Refuse a request without an S256 `code_challenge` (`plain` and none alike). */
+  readonly requireS256: boolean;
+}
+
 /** The query parameters of the wire contract, as they arrive. */
 export const AUTH_PARAMS = [
   "callback_url",
@@ -42,7 +50,7 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|\+00:00)$
 export function parseAuthRequest(
   get: (name: string) => string[] | undefined,
   now: Date,
-  allowedCallbackPrefixes: readonly string[],
+  policy: AuthPolicy,
 ): AuthRequest | AuthRequestProblem {
   const values: Partial<Record<(typeof AUTH_PARAMS)[number], string>> = {};
   for (const name of AUTH_PARAMS) {
@@ -53,7 +61,7 @@ export function parseAuthRequest(
 
   let callback: AcceptedCallback | undefined;
   if (values.callback_url !== undefined) {
-    const checked = checkCallbackUrl(values.callback_url, allowedCallbackPrefixes);
+    const checked = checkCallbackUrl(values.callback_url, policy.allowedCallbackPrefixes);
     if ("rejected" in checked) return { message: checked.rejected };
     callback = checked;
   }
@@ -72,6 +80,9 @@ export function parseAuthRequest(
   const codeChallengeMethod: CodeChallengeMethod | undefined = challenge
     ? (method ?? "plain")
     : undefined;
+  if (policy.requireS256 && codeChallengeMethod !== "S256") {
+    return { message: "This server requires a S256 code_challenge (RFC 7636 §4.2)." };
+  }
   if (!callback && codeChallengeMethod !== "S256") {
     return {
       message: "Without a callback_url (headless mode), a S256 code_challenge is required.",

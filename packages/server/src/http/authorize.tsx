@@ -59,7 +59,7 @@ export function authorizeRoutes(deps: AppDeps) {
 
 /** Validates the request; a bad one (above all a bad callback) gets an error page, never a redirect. */
 function checkRequest(deps: AppDeps, get: (name: string) => string[] | undefined): AuthRequest {
-  const parsed = parseAuthRequest(get, deps.clock(), deps.config.allowedCallbackPrefixes);
+  const parsed = parseAuthRequest(get, deps.clock(), deps.config);
   if ("message" in parsed) throw new KeyportError(400, parsed.message);
   return parsed;
 }

@@ -41,7 +41,7 @@ export function codeApiRoutes(deps: AppDeps) {
     const request = parseAuthRequest(
       (name) => (values[name] === undefined ? undefined : [values[name] as string]),
       deps.clock(),
-      deps.config.allowedCallbackPrefixes,
+      deps.config,
     );
     if ("message" in request) throw new KeyportError(400, request.message);
     const { code, createdAt } = await issueCode(deps, owner.userId, request);

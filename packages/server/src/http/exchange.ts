@@ -32,7 +32,8 @@ type ExchangeInput = z.output<typeof exchangeBody>;
 
 /**
  * `POST /api/v1/auth/keys`: a code and its verifier for a key. The code is consumed before
- * anything else is checked, so a wrong verifier burns it and a replay revokes what it minted.
+ * anything else is checked, so a wrong verifier burns it; a replay that proves possession
+ * revokes what it minted.
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.6
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
  */
@@ -43,17 +44,17 @@ export function exchangeRoutes(deps: AppDeps) {
   app.post("/api/v1/auth/keys", async (c) => {
     limiter.hit(clientAddress(c, deps.config.trustProxy));
     const input = await readJson(c, exchangeBody);
-    checkMethodName(input);
+    checkMethodName(input, deps.config.requireS256);
     const codeHash = sha256Hex(input.code);
     const now = deps.clock();
     const minted = mintKey();
     let refusal: KeyportError | undefined;
     const code = await deps.store.redeemCode(codeHash, minted.hash, now, (code) => {
-      refusal = checkCode(code, input, now);
+      refusal = checkCode(code, input, now, deps.config.requireS256);
       return refusal ? undefined : keyTerms(code, now);
     });
     if (!code) {
-      await deps.store.revokeReplayedCode(codeHash, now);
+      await deps.store.revokeReplayedCode(codeHash, now, (code) => provesPossession(code, input));
       throw new KeyportError(403, INVALID_CODE);
     }
     if (refusal) throw refusal;
@@ -67,17 +68,47 @@ export function exchangeRoutes(deps: AppDeps) {
   return app;
 }
 
-function checkMethodName(input: ExchangeInput): void {
+function checkMethodName(input: ExchangeInput, requireS256: boolean): void {
   const method = input.code_challenge_method;
-  if (method !== undefined && !isCodeChallengeMethod(method)) {
+  if (
+    method !== undefined &&
+    (!isCodeChallengeMethod(method) || (requireS256 && method !== "S256"))
+  ) {
     throw new KeyportError(400, "Invalid code_challenge_method");
   }
 }
 
-/** Why a consumed code may not be redeemed, if it may not: expiry, then PKCE. */
-function checkCode(code: StoredCode, input: ExchangeInput, now: Date): KeyportError | undefined {
+/**
+ * Why a consumed code may not be redeemed, if it may not: expiry, then PKCE. With `requireS256`,
+ * a code issued without S256 (before the operator turned the switch on) mints nothing.
+ */
+function checkCode(
+  code: StoredCode,
+  input: ExchangeInput,
+  now: Date,
+  requireS256: boolean,
+): KeyportError | undefined {
   if (code.expiresAt <= now) return new KeyportError(403, "Authorization code expired");
+  if (requireS256 && code.codeChallengeMethod !== "S256") {
+    return code.codeChallengeMethod
+      ? new KeyportError(400, "Invalid code_challenge_method")
+      : new KeyportError(403, INVALID_CODE);
+  }
   return verifyPkce(code, input);
+}
+
+/**
+ * Whether a replay shows it comes from whoever redeemed the code (RFC 6749 §4.1.2 revokes only
+ * then): it carries the code's verifier, or the code had no challenge and holding it is all
+ * there is. A code alone, leaked from a log or a referrer, proves nothing.
+ */
+function provesPossession(code: StoredCode, input: ExchangeInput): boolean {
+  if (!code.codeChallenge || !code.codeChallengeMethod) return true;
+  const verifier = input.code_verifier;
+  return (
+    verifier !== undefined &&
+    verifyCodeVerifier(verifier, code.codeChallenge, code.codeChallengeMethod)
+  );
 }
 
 function keyTerms(code: StoredCode, now: Date): KeyTerms {

@@ -12,7 +12,7 @@ function parse(params: Record<string, string | string[]>, allowed: string[] = []
       return value === undefined ? undefined : Array.isArray(value) ? value : [value];
     },
     NOW,
-    allowed,
+    { allowedCallbackPrefixes: allowed, requireS256: false },
   );
 }
 
