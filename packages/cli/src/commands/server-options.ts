@@ -10,6 +10,9 @@ export const serverOptions = {
   "trust-proxy": { type: "boolean" },
   "allowed-callbacks": { type: "string" },
   upstreams: { type: "string" },
+  "require-s256": { type: "boolean" },
+  "headers-timeout-ms": { type: "string" },
+  "request-timeout-ms": { type: "string" },
 } as const;
 
 /** The flags' help lines. */
@@ -23,6 +26,11 @@ export const serverOptionsHelp = `  --port N            port to listen on (KEYPO
                       comma-separated callback_url prefixes apps may use (KEYPORT_ALLOWED_CALLBACKS)
   --upstreams FILE|JSON
                       OpenAI-compatible upstreams for the gateway (KEYPORT_UPSTREAMS)
+  --require-s256      refuse any authorization without a S256 code_challenge (KEYPORT_REQUIRE_S256)
+  --headers-timeout-ms N
+                      time a client has to send its request headers (KEYPORT_HEADERS_TIMEOUT_MS, default 10000)
+  --request-timeout-ms N
+                      time a client has to send its whole request (KEYPORT_REQUEST_TIMEOUT_MS, default 30000)
 `;
 
 /** Flag values to `parseConfig` input (flags win over environment variables). */
@@ -36,5 +44,8 @@ export function configInput(values: Record<string, unknown>): ConfigInput {
     trustProxy: values["trust-proxy"] as boolean | undefined,
     allowedCallbacks: values["allowed-callbacks"] as string | undefined,
     upstreams: values.upstreams as string | undefined,
+    requireS256: values["require-s256"] as boolean | undefined,
+    headersTimeoutMs: values["headers-timeout-ms"] as string | undefined,
+    requestTimeoutMs: values["request-timeout-ms"] as string | undefined,
   };
 }

@@ -53,6 +53,48 @@ describe("parseConfig: flags, then KEYPORT_* variables, then defaults", () => {
     ).toEqual(["https://app.example/cb", "http://127.0.0.1"]);
   });
 
+  describe("issue 9: PKCE strictness and slow-client deadlines", () => {
+    it("defaults: plain and no-challenge codes allowed, 10 s for headers, 30 s for a request", () => {
+      expect(parseConfig()).toMatchObject({
+        requireS256: false,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+      });
+    });
+
+    it("reads --require-s256 and the deadlines from KEYPORT_* variables", () => {
+      expect(
+        parseConfig(
+          {},
+          {
+            KEYPORT_REQUIRE_S256: "true",
+            KEYPORT_HEADERS_TIMEOUT_MS: "2000",
+            KEYPORT_REQUEST_TIMEOUT_MS: "5000",
+          },
+        ),
+      ).toMatchObject({ requireS256: true, headersTimeoutMs: 2000, requestTimeoutMs: 5000 });
+      expect(parseConfig({ requireS256: true }, { KEYPORT_REQUIRE_S256: "0" }).requireS256).toBe(
+        true,
+      );
+    });
+
+    it.each([
+      [{ requireS256: "yes" as "true" }, "--require-s256", "KEYPORT_REQUIRE_S256"],
+      [{ headersTimeoutMs: 0 }, "--headers-timeout-ms", "KEYPORT_HEADERS_TIMEOUT_MS"],
+      [{ requestTimeoutMs: "soon" }, "--request-timeout-ms", "KEYPORT_REQUEST_TIMEOUT_MS"],
+      // Node bounds the headers by the request's deadline too: a longer one would never apply.
+      [
+        { headersTimeoutMs: 5000, requestTimeoutMs: 4000 },
+        "--headers-timeout-ms",
+        "KEYPORT_HEADERS_TIMEOUT_MS",
+      ],
+    ])("%j: a ConfigError naming the flag and the variable", (options, flag, variable) => {
+      expect(() => parseConfig(options)).toThrow(ConfigError);
+      expect(() => parseConfig(options)).toThrow(flag);
+      expect(() => parseConfig(options)).toThrow(variable);
+    });
+  });
+
   it("flags win over variables", () => {
     const config = parseConfig(
       { port: "1234", database: "flag.sqlite" },
