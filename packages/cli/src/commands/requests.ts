@@ -1,6 +1,7 @@
 import { openStore, parseConfig, type RequestRecord } from "@keyport/server";
 import type { Command } from "../command.js";
 import { EXIT, UsageError } from "../io.js";
+import { terminalText } from "../terminal-text.js";
 
 const USAGE = `Usage: keyport requests overruns [--limit N] [--database PATH|URL]
 
@@ -49,14 +50,17 @@ export const requestsCommand: Command = {
 
 const credits = (micros: number) => (micros / 1_000_000).toFixed(6);
 
-/** Tab-separated, stable columns for scripts; model and upstream names printed as JSON strings. */
+/**
+ * Tab-separated, stable columns for scripts; model and upstream names (a client chose the model
+ * id) as JSON strings, with no control or bidi characters left to reach the terminal.
+ */
 function describe(record: RequestRecord): string {
   return [
     record.createdAt.toISOString(),
     record.id,
     record.keyHash,
-    JSON.stringify(record.model),
-    JSON.stringify(record.upstream),
+    terminalText(JSON.stringify(record.model)),
+    terminalText(JSON.stringify(record.upstream)),
     `prompt=${record.promptTokens}`,
     `completion=${record.completionTokens}`,
     `charged=${credits(record.costMicros)}`,
