@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningWebApp, startWebApp } from "@keyport/example-web-app";
-import { parseConfig, type RunningServer, startServer } from "@keyport/server";
+import { type ConfigInput, parseConfig, type RunningServer, startServer } from "@keyport/server";
 
 /** A Keyport server on a fresh SQLite file and the example app on its own origin. */
 export interface Stack {
@@ -13,8 +13,8 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** Starts the stack on free loopback ports. */
-export async function startStack(): Promise<Stack> {
+/** Starts the stack on free loopback ports; `options` are the Keyport server's own. */
+export async function startStack(options: ConfigInput = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "keyport-e2e-"));
   const keyport = await startServer(
     parseConfig({
@@ -22,6 +22,7 @@ export async function startStack(): Promise<Stack> {
       database: join(dir, "keyport.sqlite"),
       signInRateLimit: 1000,
       signUpRateLimit: 1000,
+      ...options,
     }),
   );
   const keyportUrl = `http://localhost:${keyport.port}`;

@@ -4,6 +4,7 @@ import { type AuthRequest, authRequestParams, parseAuthRequest } from "../domain
 import { withQuery } from "../domain/callback-policy.js";
 import { issueCode } from "../services/issue-code.js";
 import { ConsentPage } from "../views/consent-page.js";
+import { consentStamp, shownLongEnough } from "../web/consent-stamp.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
 import { assertCsrf, csrfToken } from "../web/csrf.js";
 import { KeyportError } from "../web/errors.js";
@@ -21,15 +22,7 @@ export function authorizeRoutes(deps: AppDeps) {
       const back = `/auth${new URL(c.req.url).search}`;
       return c.redirect(`/signin?next=${encodeURIComponent(back)}`, 303);
     }
-    allowRedirectTo(c, request);
-    return c.html(
-      <ConsentPage
-        request={request}
-        hiddenParams={authRequestParams(request)}
-        csrfToken={csrfToken(c, deps)}
-        email={user.email}
-      />,
-    );
+    return showConsent(c, deps, request, user.email);
   });
 
   app.post("/auth", async (c) => {
@@ -49,12 +42,45 @@ export function authorizeRoutes(deps: AppDeps) {
         303,
       );
     }
+    if (!shownLongEnough(c, deps, form)) {
+      return showConsent(c, deps, request, user.email, TOO_SOON);
+    }
     const { code } = await issueCode(deps, user.id, request);
     if (!request.callback) return redirectToCode(c, deps, { code, keyLabel: request.keyLabel });
     return c.redirect(withQuery(request.callback.url, { code, state: request.state }), 303);
   });
 
   return app;
+}
+
+const TOO_SOON =
+  "Authorize was pressed too soon after this page appeared, so nothing was approved. " +
+  "Check what you are approving, then press Authorize again.";
+
+/**
+ * The consent form, stamped with the time it was shown. After an approval that came too soon
+ * (or carried no valid stamp) the same form comes back with a `notice` and a `400`.
+ */
+function showConsent(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  request: AuthRequest,
+  email: string,
+  notice?: string,
+) {
+  allowRedirectTo(c, request);
+  return c.html(
+    <ConsentPage
+      request={request}
+      hiddenParams={authRequestParams(request)}
+      csrfToken={csrfToken(c, deps)}
+      email={email}
+      shownAt={consentStamp(c, deps)}
+      delayMs={deps.config.consentDelayMs}
+      notice={notice}
+    />,
+    notice ? 400 : 200,
+  );
 }
 
 /** Validates the request; a bad one (above all a bad callback) gets an error page, never a redirect. */

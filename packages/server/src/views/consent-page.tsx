@@ -1,5 +1,7 @@
 import type { AuthRequest } from "../domain/auth-request.js";
-import { CsrfField, Layout } from "./layout.js";
+import { SHOWN_AT_FIELD } from "../web/consent-stamp.js";
+import { CONSENT_SCRIPT } from "./consent-script.js";
+import { CsrfField, FormError, Layout } from "./layout.js";
 
 interface ConsentProps {
   request: AuthRequest;
@@ -7,9 +9,19 @@ interface ConsentProps {
   hiddenParams: Record<string, string>;
   csrfToken: string;
   email: string;
+  /** The signed time the server showed this form (see `consentStamp`). */
+  shownAt: string;
+  /** How long Authorize stays disabled once the page is visible. */
+  delayMs: number;
+  /** Why the page is shown again, after an approval that came too soon. */
+  notice?: string;
 }
 
-/** Asks the signed-in user whether the app may have a key, and on which terms. */
+/**
+ * Asks the signed-in user whether the app may have a key, and on which terms. A callback that
+ * is not https is shown whole (scheme, host, path), since its scheme alone says little about
+ * where the code goes. Authorize waits `delayMs` of visibility (DESIGN invariant 5).
+ */
 export function ConsentPage(props: ConsentProps) {
   const { request } = props;
   const callback = request.callback;
@@ -33,18 +45,20 @@ export function ConsentPage(props: ConsentProps) {
       )}
       {callback?.kind === "loopback" ? (
         <p class="warning" role="note">
-          This app runs on your own computer ({callback.url.host}). Only continue if you just
+          This app runs on your own computer ({callback.url.href}). Only continue if you just
           started it yourself.
         </p>
       ) : null}
       {callback?.kind === "custom-scheme" ? (
         <p class="warning" role="note">
-          This is an installed app ({callback.displayName}:). Any app on your device can claim that
+          This is an installed app ({callback.url.href}). Any app on your device can claim that
           name: only continue if you just started it yourself.
         </p>
       ) : null}
+      <FormError message={props.notice} />
       <form method="post" action="/auth">
         <CsrfField token={props.csrfToken} />
+        <input type="hidden" name={SHOWN_AT_FIELD} value={props.shownAt} />
         {fixed.map(([name, value]) => (
           <input type="hidden" name={name} value={value} />
         ))}
@@ -78,14 +92,29 @@ export function ConsentPage(props: ConsentProps) {
           <dd>{request.expiresAt ? request.expiresAt.toISOString() : "Never"}</dd>
         </dl>
         <div class="actions">
-          <button type="submit" name="decision" value="approve">
+          {/* Shown and enabled by CONSENT_SCRIPT; without script, the one in <noscript>. */}
+          <button
+            type="submit"
+            name="decision"
+            value="approve"
+            id="approve"
+            data-delay={String(props.delayMs)}
+            hidden
+            disabled
+          >
             Authorize
           </button>
+          <noscript>
+            <button type="submit" name="decision" value="approve">
+              Authorize
+            </button>
+          </noscript>
           <button type="submit" name="decision" value="deny" class="secondary" formnovalidate>
             Deny
           </button>
         </div>
       </form>
+      <script dangerouslySetInnerHTML={{ __html: CONSENT_SCRIPT }} />
     </Layout>
   );
 }

@@ -37,6 +37,8 @@ export function startTestServer(
       port: 0,
       host: "127.0.0.1",
       ...NO_RATE_LIMITS,
+      // Tests that approve in the same instant (a frozen clock) are not testing the delay.
+      consentDelayMs: 0,
       ...options,
       database: database.url,
     }),
