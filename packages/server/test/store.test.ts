@@ -92,7 +92,7 @@ describe.each(dialects)("Store ($name)", (dialect) => {
     });
   });
 
-  const refuse = () => undefined;
+  const refuse = () => ({ refusal: "refused" as const });
 
   describe("redeemCode (DESIGN invariant 3)", () => {
     it("hands the code as stored to mint, once", async () => {
@@ -101,9 +101,9 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       const seen: unknown[] = [];
       const redeemed = await store.redeemCode(code.codeHash, hex(), later(1), (stored) => {
         seen.push(stored);
-        return undefined;
+        return { refusal: "refused" };
       });
-      expect(redeemed).toEqual(code);
+      expect(redeemed).toEqual({ code, refusal: "refused" });
       expect(seen).toEqual([code]);
       expect(await store.redeemCode(code.codeHash, hex(), later(2), refuse)).toBeUndefined();
     });
@@ -118,14 +118,14 @@ describe.each(dialects)("Store ($name)", (dialect) => {
         keyExpiresAt: null,
       });
       await store.createCode(code);
-      expect(await store.redeemCode(code.codeHash, hex(), T0, refuse)).toEqual(code);
+      expect((await store.redeemCode(code.codeHash, hex(), T0, refuse))?.code).toEqual(code);
     });
 
     it("an unknown code: undefined, and mint is not called", async () => {
       let called = false;
       const redeemed = await store.redeemCode(hex(), hex(), T0, () => {
         called = true;
-        return undefined;
+        return { refusal: "refused" };
       });
       expect(redeemed).toBeUndefined();
       expect(called).toBe(false);
@@ -136,7 +136,9 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       await store.createCode(code);
       expect(await store.redeemCode(code.codeHash, hex(), later(1), refuse)).toBeDefined();
       const key = newKey();
-      expect(await store.redeemCode(code.codeHash, key.hash, later(2), () => key)).toBeUndefined();
+      expect(
+        await store.redeemCode(code.codeHash, key.hash, later(2), () => ({ terms: key })),
+      ).toBeUndefined();
       expect(await store.findKey(key.hash)).toBeUndefined();
     });
 
@@ -145,7 +147,9 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       await store.createCode(code);
       const keys = Array.from({ length: 20 }, () => newKey());
       const results = await Promise.all(
-        keys.map((key) => store.redeemCode(code.codeHash, key.hash, later(1), () => key)),
+        keys.map((key) =>
+          store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key })),
+        ),
       );
       expect(results.filter((result) => result !== undefined)).toHaveLength(1);
       const stored = await Promise.all(keys.map((key) => store.findKey(key.hash)));
@@ -160,10 +164,10 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       const shared = newKey();
       const other = newKey();
       const results = await Promise.allSettled([
-        store.redeemCode(first.codeHash, shared.hash, later(1), () => shared),
+        store.redeemCode(first.codeHash, shared.hash, later(1), () => ({ terms: shared })),
         // Same key hash: its INSERT violates the primary key, in the same batch as the others.
-        store.redeemCode(second.codeHash, shared.hash, later(1), () => shared),
-        store.redeemCode(third.codeHash, other.hash, later(1), () => other),
+        store.redeemCode(second.codeHash, shared.hash, later(1), () => ({ terms: shared })),
+        store.redeemCode(third.codeHash, other.hash, later(1), () => ({ terms: other })),
       ]);
       // Batches may run in any order (PostgreSQL sorts them): one of the two sharing a hash fails.
       const statuses = results.map((result) => result.status);
@@ -173,7 +177,9 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       expect(await store.findKey(other.hash)).toBeDefined();
       // The failed redemption rolled back whole: its code was not consumed.
       const failed = statuses[0] === "rejected" ? first : second;
-      expect(await store.redeemCode(failed.codeHash, hex(), later(2), refuse)).toEqual(failed);
+      expect((await store.redeemCode(failed.codeHash, hex(), later(2), refuse))?.code).toEqual(
+        failed,
+      );
     });
 
     it("two stores (two instances' pools) racing for one code: exactly one wins, one key", async () => {
@@ -187,12 +193,9 @@ describe.each(dialects)("Store ($name)", (dialect) => {
           const keys = Array.from({ length: 20 }, () => newKey());
           const results = await Promise.all(
             keys.map((key, i) =>
-              (i % 2 === 0 ? store : other).redeemCode(
-                code.codeHash,
-                key.hash,
-                later(1),
-                () => key,
-              ),
+              (i % 2 === 0 ? store : other).redeemCode(code.codeHash, key.hash, later(1), () => ({
+                terms: key,
+              })),
             ),
           );
           expect(results.filter((result) => result !== undefined)).toHaveLength(1);
@@ -208,7 +211,7 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       const code = newCode();
       await store.createCode(code);
       const key = newKey({ limitMicros: 7, limitReset: "daily", expiresAt: later(10) });
-      await store.redeemCode(code.codeHash, key.hash, later(1), () => key);
+      await store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key }));
       expect(await store.findKey(key.hash)).toMatchObject({
         ...key,
         usageMicros: 0,
@@ -224,7 +227,7 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       const code = newCode();
       await store.createCode(code);
       const key = newKey();
-      await store.redeemCode(code.codeHash, key.hash, later(1), () => key);
+      await store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key }));
       const seen: unknown[] = [];
       const unproven = (stored: unknown) => {
         seen.push(stored);
@@ -249,11 +252,13 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       const code = newCode();
       await store.createCode(code);
       const key = newKey();
-      await store.redeemCode(code.codeHash, key.hash, later(1), () => key);
+      await store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key }));
       const bystander = newKey();
       const otherCode = newCode();
       await store.createCode(otherCode);
-      await store.redeemCode(otherCode.codeHash, bystander.hash, later(1), () => bystander);
+      await store.redeemCode(otherCode.codeHash, bystander.hash, later(1), () => ({
+        terms: bystander,
+      }));
       expect((await store.findKey(key.hash))?.revokedAt).toBeNull();
 
       expect(await store.revokeReplayedCode(code.codeHash, later(5), proven)).toBe(true);
@@ -285,7 +290,7 @@ describe.each(dialects)("Store ($name)", (dialect) => {
         expect(await fresh.findSession(dead.idHash, T0)).toBeUndefined();
         expect(await fresh.redeemCode(old.codeHash, hex(), T0, refuse)).toBeUndefined();
         expect(await fresh.revokeReplayedCode(recent.codeHash, T0, proven)).toBe(false);
-        expect(await fresh.redeemCode(recent.codeHash, hex(), T0, refuse)).toEqual(recent);
+        expect((await fresh.redeemCode(recent.codeHash, hex(), T0, refuse))?.code).toEqual(recent);
       } finally {
         await fresh.close();
         await db.drop();
@@ -320,7 +325,7 @@ describe.each(dialects)("Store ($name)", (dialect) => {
         const key = newKey({ userId: owner });
         const used = newCode({ userId: owner });
         await first.createCode(used);
-        await first.redeemCode(used.codeHash, key.hash, T0, () => key);
+        await first.redeemCode(used.codeHash, key.hash, T0, () => ({ terms: key }));
         const idHash = hex();
         await first.createSession({ idHash, userId: owner, createdAt: T0, expiresAt: later(1e6) });
         const secret = await first.secret("csrf", () => "kept");
@@ -332,7 +337,7 @@ describe.each(dialects)("Store ($name)", (dialect) => {
           expect((await second.findSession(idHash, T0))?.userId).toBe(owner);
           expect((await second.findKey(key.hash))?.label).toBe("Label");
           expect(await second.redeemCode(used.codeHash, hex(), T0, refuse)).toBeUndefined();
-          expect(await second.redeemCode(code.codeHash, hex(), T0, refuse)).toEqual(code);
+          expect((await second.redeemCode(code.codeHash, hex(), T0, refuse))?.code).toEqual(code);
           expect(await second.secret("csrf", () => "new")).toBe(secret);
         } finally {
           await second.close();

@@ -48,17 +48,16 @@ export function exchangeRoutes(deps: AppDeps) {
     const codeHash = sha256Hex(input.code);
     const now = deps.clock();
     const minted = mintKey();
-    let refusal: KeyportError | undefined;
-    const code = await deps.store.redeemCode(codeHash, minted.hash, now, (code) => {
-      refusal = checkCode(code, input, now, deps.config.requireS256);
-      return refusal ? undefined : keyTerms(code, now);
+    const redeemed = await deps.store.redeemCode(codeHash, minted.hash, now, (code) => {
+      const refusal = checkCode(code, input, now, deps.config.requireS256);
+      return refusal ? { refusal } : { terms: keyTerms(code, now) };
     });
-    if (!code) {
+    if (!redeemed) {
       await deps.store.revokeReplayedCode(codeHash, now, (code) => provesPossession(code, input));
       throw new KeyportError(403, INVALID_CODE);
     }
-    if (refusal) throw refusal;
-    return respond(c, c.json({ key: minted.key, user_id: code.userId }));
+    if (redeemed.refusal) throw redeemed.refusal;
+    return respond(c, c.json({ key: minted.key, user_id: redeemed.code.userId }));
   });
 
   app.all("/api/v1/auth/keys", () => {

@@ -3,7 +3,7 @@ import type { BatchedWrite, GroupCommit } from "./group-commit.js";
 import { Precompiled, param } from "./precompiled.js";
 import { ms, msOrNull, toCode } from "./rows.js";
 import type { CodesTable, Database } from "./schema.js";
-import type { KeyTerms, StoredCode } from "./store.js";
+import type { Redeemed, Redemption, StoredCode } from "./store.js";
 
 /**
  * The code exchange's statements, compiled once and group-committed: concurrent exchanges share
@@ -45,47 +45,46 @@ export class CodeQueries {
   }
 
   /** See `Store.redeemCode`. */
-  redeem(
+  redeem<R>(
     codeHash: string,
     keyHash: string,
     now: Date,
-    mint: (code: StoredCode) => KeyTerms | undefined,
-  ): Promise<StoredCode | undefined> {
+    decide: (code: StoredCode) => Redemption<R>,
+  ): Promise<Redeemed<R> | undefined> {
     const consume = this.consumeQuery.bind({ now: ms(now), keyHash, codeHash });
-    const insertFor = (code: StoredCode) => {
-      const terms = mint(code);
-      return (
-        terms &&
-        this.insertKeyQuery.bind({
-          keyHash,
-          userId: terms.userId,
-          label: terms.label,
-          limitMicros: terms.limitMicros,
-          limitReset: terms.limitReset,
-          expiresAt: msOrNull(terms.expiresAt),
-          createdAt: ms(terms.createdAt),
-        })
-      );
+    /** The code's decision, and the key insert it calls for. */
+    const decided = (code: StoredCode) => {
+      const decision = decide(code);
+      if ("refusal" in decision) return { redeemed: { code, refusal: decision.refusal } };
+      const { terms } = decision;
+      const insert = this.insertKeyQuery.bind({
+        keyHash,
+        userId: terms.userId,
+        label: terms.label,
+        limitMicros: terms.limitMicros,
+        limitReset: terms.limitReset,
+        expiresAt: msOrNull(terms.expiresAt),
+        createdAt: ms(terms.createdAt),
+      });
+      return { redeemed: { code }, insert };
     };
-    const write: BatchedWrite<StoredCode | undefined> = {
+    const write: BatchedWrite<Redeemed<R> | undefined> = {
       order: codeHash,
       sqlite(runner) {
         const row = runner.all(consume.sql, consume.parameters)[0] as
           | Selectable<CodesTable>
           | undefined;
         if (!row) return undefined;
-        const code = toCode(row);
-        const insert = insertFor(code);
+        const { redeemed, insert } = decided(toCode(row));
         if (insert) runner.run(insert.sql, insert.parameters);
-        return code;
+        return redeemed;
       },
       async kysely(trx) {
         const row = (await trx.executeQuery(consume)).rows[0];
         if (!row) return undefined;
-        const code = toCode(row);
-        const insert = insertFor(code);
+        const { redeemed, insert } = decided(toCode(row));
         if (insert) await trx.executeQuery(insert);
-        return code;
+        return redeemed;
       },
     };
     return this.group.submit(write);

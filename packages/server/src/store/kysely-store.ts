@@ -9,10 +9,11 @@ import type {
   CreatedKey,
   KeyChanges,
   KeyListing,
-  KeyTerms,
   LeaseCheckpoint,
   NewCode,
   NewReservation,
+  Redeemed,
+  Redemption,
   RequestRecord,
   Session,
   Settlement,
@@ -129,13 +130,13 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  redeemCode(
+  redeemCode<R>(
     codeHash: string,
     keyHash: string,
     now: Date,
-    mint: (code: StoredCode) => KeyTerms | undefined,
-  ): Promise<StoredCode | undefined> {
-    return this.codes.redeem(codeHash, keyHash, now, mint);
+    decide: (code: StoredCode) => Redemption<R>,
+  ): Promise<Redeemed<R> | undefined> {
+    return this.codes.redeem(codeHash, keyHash, now, decide);
   }
 
   async revokeReplayedCode(

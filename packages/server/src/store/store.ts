@@ -34,6 +34,15 @@ export interface NewCode {
 /** A code as it was when it was consumed. */
 export type StoredCode = NewCode;
 
+/** What the exchange decides about a consumed code: mint a key on these terms, or refuse. */
+export type Redemption<R> = { readonly terms: KeyTerms } | { readonly refusal: R };
+
+/** A consumed code, and the refusal when no key was minted for it. */
+export interface Redeemed<R> {
+  readonly code: StoredCode;
+  readonly refusal?: R;
+}
+
 /** What a key carries besides its hash. */
 export interface NewKey {
   readonly hash: string;
@@ -153,17 +162,17 @@ export interface Store {
   createCode(code: NewCode): Promise<void>;
   /**
    * Consumes an unconsumed code, recording `keyHash` as the key it mints, and in the same
-   * transaction stores that key on the terms `mint` gives. When `mint` refuses (returns
-   * `undefined`: wrong verifier, expired) the code stays consumed and no key exists, so a failed
-   * attempt burns the code. Of any number of concurrent calls exactly one gets the code;
-   * `undefined` for unknown or already used codes.
+   * transaction stores that key on the terms `decide` gives. When `decide` refuses (wrong
+   * verifier, expired) the code stays consumed and no key exists, so a failed attempt burns the
+   * code; the refusal comes back with the code. Of any number of concurrent calls exactly one
+   * gets the code; `undefined` for unknown or already used codes.
    */
-  redeemCode(
+  redeemCode<R>(
     codeHash: string,
     keyHash: string,
     now: Date,
-    mint: (code: StoredCode) => KeyTerms | undefined,
-  ): Promise<StoredCode | undefined>;
+    decide: (code: StoredCode) => Redemption<R>,
+  ): Promise<Redeemed<R> | undefined>;
   /**
    * Handles the replay of an already consumed code: when `provesPossession(code)` holds (the
    * replay carries the right verifier, or the code had no challenge), records the replay and

@@ -45,12 +45,14 @@ describe.each(dialects)("reservation leases ($name)", (dialect) => {
     await store.createCode(code);
     const hash = hex();
     await store.redeemCode(code.codeHash, hash, T0, () => ({
-      userId,
-      label: "leases",
-      limitMicros,
-      limitReset: null,
-      expiresAt: null,
-      createdAt: T0,
+      terms: {
+        userId,
+        label: "leases",
+        limitMicros,
+        limitReset: null,
+        expiresAt: null,
+        createdAt: T0,
+      },
     }));
     return hash;
   }

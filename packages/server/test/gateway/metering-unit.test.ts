@@ -72,12 +72,14 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
     await store.createCode(code);
     const hash = hex();
     await store.redeemCode(code.codeHash, hash, now, () => ({
-      userId,
-      label: "metering",
-      limitMicros,
-      limitReset: null,
-      expiresAt: null,
-      createdAt: now,
+      terms: {
+        userId,
+        label: "metering",
+        limitMicros,
+        limitReset: null,
+        expiresAt: null,
+        createdAt: now,
+      },
     }));
     const key = await store.findKey(hash);
     if (!key) throw new Error("key not minted");
