@@ -45,6 +45,13 @@ export interface KeyportConfig {
   readonly consentDelayMs: number;
   /** The chat-completions gateway. */
   readonly gateway: GatewayConfig;
+  /**
+   * Redis for the rate-limit counters every instance shares (`redis://…`); unset, they live in
+   * PostgreSQL when the database is one, else in memory (one server per SQLite file).
+   */
+  readonly redisUrl: string | undefined;
+  /** Prefix of Keyport's Redis keys, so several deployments can share one Redis. */
+  readonly redisPrefix: string;
 }
 
 /** How the gateway forwards, meters and keeps streams alive. */
@@ -125,6 +132,8 @@ const schema = z
     secret: z.string().optional(),
     secretFile: z.string().optional(),
     consentDelayMs: z.coerce.number().int().min(0).max(10_000).default(1000),
+    redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+    redisPrefix: z.string().min(1).default("keyport:"),
   })
   // Node cuts a request at `requestTimeout` whatever `headersTimeout` says.
   .refine((v) => v.headersTimeoutMs <= v.requestTimeoutMs, {
@@ -163,6 +172,8 @@ const envNames: Record<keyof ConfigInput, string> = {
   secret: "KEYPORT_SECRET",
   secretFile: "KEYPORT_SECRET_FILE",
   consentDelayMs: "KEYPORT_CONSENT_DELAY_MS",
+  redisUrl: "KEYPORT_REDIS_URL",
+  redisPrefix: "KEYPORT_REDIS_PREFIX",
 };
 
 /** Thrown when flags or environment hold a value the server cannot run with. */
@@ -249,6 +260,8 @@ export function parseConfig(
       echoDelayMs: v.echoDelayMs,
     }),
     secretFile: secret.secretFile,
+    redisUrl: v.redisUrl,
+    redisPrefix: v.redisPrefix,
   };
   // Kept off the enumerable fields: a logged or serialised config does not carry the secret.
   Object.defineProperty(config, "secret", { value: secret.secret, enumerable: false });

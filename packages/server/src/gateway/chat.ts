@@ -67,7 +67,7 @@ export function chatCompletions(deps: ChatDeps) {
     if (incoming && declaresTooLarge(incoming, gateway.maxBodyBytes))
       throw bodyTooLarge(gateway.maxBodyBytes);
     const key = await admissibleKey(c);
-    deps.limiter?.hit(key.hash);
+    await deps.limiter?.hit(key.hash);
     const release = meter.admit(key.hash);
     let streaming = false;
     try {

@@ -8,14 +8,15 @@ import type { AppDeps, AppEnv } from "../web/context.js";
 import { assertCsrf, csrfToken } from "../web/csrf.js";
 import { KeyportError } from "../web/errors.js";
 import { readForm, safeNext, single } from "../web/form.js";
-import { RateLimiter } from "../web/rate-limit.js";
+import { memoryRateLimits } from "../web/rate-limit.js";
 import { endSession, startSession } from "../web/session.js";
 
 /** Sign-in, sign-up, sign-out and the landing page. */
 export function accountRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const signInLimiter = new RateLimiter(deps.config.rateLimits.signIn, deps.clock, "sign-in");
-  const signUpLimiter = new RateLimiter(deps.config.rateLimits.signUp, deps.clock, "sign-up");
+  const limits = deps.rateLimits ?? memoryRateLimits(deps.clock);
+  const signInLimiter = limits.limit("sign-in", deps.config.rateLimits.signIn, "sign-in");
+  const signUpLimiter = limits.limit("sign-up", deps.config.rateLimits.signUp, "sign-up");
   const signupOpen = deps.config.signup === "open";
 
   app.get("/", (c) =>
@@ -35,7 +36,7 @@ export function accountRoutes(deps: AppDeps) {
 
   app.post("/signin", async (c) => {
     // Before the body is read, so a client over its limit cannot hold the connection.
-    signInLimiter.hit(clientAddress(c, deps.config.trustProxy));
+    await signInLimiter.hit(clientAddress(c, deps.config.trustProxy));
     const form = await readForm(c);
     assertCsrf(c, deps, form);
     const next = safeNext(c.req.query("next"));
@@ -80,7 +81,7 @@ export function accountRoutes(deps: AppDeps) {
         "Sign-up is closed on this server. Ask its operator for an account.",
       );
     // Before the body is read, so a client over its limit cannot hold the connection.
-    signUpLimiter.hit(clientAddress(c, deps.config.trustProxy));
+    await signUpLimiter.hit(clientAddress(c, deps.config.trustProxy));
     const form = await readForm(c);
     assertCsrf(c, deps, form);
     const next = safeNext(c.req.query("next"));

@@ -8,7 +8,7 @@ import { clientAddress } from "../web/client-address.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
 import { KeyportError } from "../web/errors.js";
 import { readJson } from "../web/json-body.js";
-import { RateLimiter } from "../web/rate-limit.js";
+import { memoryRateLimits } from "../web/rate-limit.js";
 import { respond } from "../web/respond.js";
 
 const INVALID_CODE = "Invalid code or code_verifier";
@@ -39,10 +39,14 @@ type ExchangeInput = z.output<typeof exchangeBody>;
  */
 export function exchangeRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const limiter = new RateLimiter(deps.config.rateLimits.exchange, deps.clock, "code exchange");
+  const limiter = (deps.rateLimits ?? memoryRateLimits(deps.clock)).limit(
+    "exchange",
+    deps.config.rateLimits.exchange,
+    "code exchange",
+  );
 
   app.post("/api/v1/auth/keys", async (c) => {
-    limiter.hit(clientAddress(c, deps.config.trustProxy));
+    await limiter.hit(clientAddress(c, deps.config.trustProxy));
     const input = await readJson(c, exchangeBody);
     checkMethodName(input, deps.config.requireS256);
     const codeHash = sha256Hex(input.code);

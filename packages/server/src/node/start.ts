@@ -7,6 +7,7 @@ import { randomToken } from "../domain/secrets.js";
 import { lockDatabaseFile, type ServerLock } from "../store/file-lock.js";
 import { isPostgresUrl, openStore } from "../store/open.js";
 import type { Store } from "../store/store.js";
+import { openSharedRateLimits } from "../web/shared-rate-limit.js";
 import { loosePermissionsWarning, privatePaths } from "./file-modes.js";
 
 /** A running Keyport server. */
@@ -66,8 +67,18 @@ async function serveStore(
   }
   // An operator's secret (KEYPORT_SECRET, KEYPORT_SECRET_FILE) stays out of the database.
   const secret = config.secret ?? (await store.secret("csrf", () => randomToken()));
-  const app = createApp({ config, store, clock, secret });
-  const server = await listen(app.fetch, config);
+  // Instances that share a database share their rate limits (Redis or PostgreSQL counters). Those
+  // count on the wall clock; a server given another clock (a test's) counts in memory on it.
+  const rateLimits =
+    clock === systemClock ? await openSharedRateLimits({ ...config, clock }) : undefined;
+  const app = createApp({ config, store, clock, secret, rateLimits });
+  let server: ServerType;
+  try {
+    server = await listen(app.fetch, config);
+  } catch (error) {
+    await rateLimits?.close();
+    throw error;
+  }
   const sweeper = sweepExpired(store, clock, config.gateway.leaseMs);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -83,6 +94,7 @@ async function serveStore(
         await stopListening(server, config.shutdownGraceMs);
         // Closing the store waits for requests cut at the deadline to settle what they used.
         await store.close();
+        await rateLimits?.close();
         lock?.release();
       })();
       return closing;

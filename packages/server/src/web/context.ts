@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { KeyportConfig } from "../config/config.js";
 import type { Store, User } from "../store/store.js";
+import type { RateLimits } from "./rate-limit.js";
 
 /** What every handler is built from. */
 export interface AppDeps {
@@ -9,6 +10,8 @@ export interface AppDeps {
   readonly clock: Clock;
   /** The server secret CSRF tokens are derived from. */
   readonly secret: string;
+  /** Where rate limits count; in this process's memory when absent. */
+  readonly rateLimits?: RateLimits;
 }
 
 /** The browser session a request carries: a cookie value always, a user once signed in. */

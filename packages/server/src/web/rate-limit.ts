@@ -6,11 +6,47 @@ const SWEEP_AT = 10_000;
 /** At most this many windows are kept, whatever arrives. */
 const MAX_WINDOWS = 100_000;
 
+/** One rate limit: counts an attempt, or throws a `429` with `Retry-After` past the limit. */
+export interface RateLimiter {
+  /** Resolves (or returns) when the attempt is within the limit; decided before a body is read. */
+  hit(key: string): void | Promise<void>;
+}
+
+/** Which limit a counter belongs to; shared stores keep each under its own prefix. */
+export type RateLimitName = "sign-in" | "sign-up" | "exchange" | "gateway";
+
+/**
+ * Where the server's rate limits count: in this process (SQLite, one server per file), or in a
+ * store every instance shares (PostgreSQL or Redis, see `shared-rate-limit.ts`).
+ */
+export interface RateLimits {
+  /** A limit of `perMinute` attempts per key and minute; `what` names it in the `429`. */
+  limit(name: RateLimitName, perMinute: number, what: string): RateLimiter;
+}
+
+/**
+ * Rate limits counted in this process: right for one server per SQLite file, and the fallback
+ * of a shared store that cannot be reached.
+ * @example
+ * const limit = memoryRateLimits(systemClock).limit("sign-in", 10, "sign-in");
+ */
+export function memoryRateLimits(clock: Clock): RateLimits {
+  return { limit: (_name, perMinute, what) => new MemoryRateLimiter(perMinute, clock, what) };
+}
+
+/** The `429` a limit answers with: OpenRouter's error body, `Retry-After` in whole seconds. */
+export function tooManyAttempts(what: string, retryAfterMs: number): KeyportError {
+  const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new KeyportError(429, `Too many ${what} attempts; try again in ${retryAfter} s`, {
+    "Retry-After": String(retryAfter),
+  });
+}
+
 /**
  * Counts attempts per key (a client address) in fixed one-minute windows. In-process: each
  * server instance limits on its own, which bounds abuse per instance without a shared store.
  */
-export class RateLimiter {
+export class MemoryRateLimiter implements RateLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
   private lastSweep = 0;
 
@@ -33,12 +69,7 @@ export class RateLimiter {
       this.windows.set(key, window);
     }
     window.count += 1;
-    if (window.count > this.perMinute) {
-      const retryAfter = Math.max(1, Math.ceil((window.resetAt - now) / 1000));
-      throw new KeyportError(429, `Too many ${this.what} attempts; try again in ${retryAfter} s`, {
-        "Retry-After": String(retryAfter),
-      });
-    }
+    if (window.count > this.perMinute) throw tooManyAttempts(this.what, window.resetAt - now);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { addressBlock } from "../../src/web/client-address.js";
 import { KeyportError } from "../../src/web/errors.js";
-import { RateLimiter } from "../../src/web/rate-limit.js";
+import { MemoryRateLimiter } from "../../src/web/rate-limit.js";
 
 describe("addressBlock", () => {
   it("keeps IPv4 (and IPv4-mapped IPv6) addresses whole", () => {
@@ -21,10 +21,10 @@ describe("addressBlock", () => {
   });
 });
 
-describe("RateLimiter", () => {
+describe("MemoryRateLimiter", () => {
   it("refuses past the limit with 429 and Retry-After, and resets after the minute", () => {
     let now = 0;
-    const limiter = new RateLimiter(2, () => new Date(now), "test");
+    const limiter = new MemoryRateLimiter(2, () => new Date(now), "test");
     limiter.hit("a");
     limiter.hit("a");
     try {
@@ -41,7 +41,7 @@ describe("RateLimiter", () => {
   });
 
   it("keeps memory bounded under a flood of distinct addresses", () => {
-    const limiter = new RateLimiter(1, () => new Date(0), "test");
+    const limiter = new MemoryRateLimiter(1, () => new Date(0), "test");
     for (let i = 0; i < 150_000; i++) limiter.hit(`client-${i}`);
     const windows = (limiter as unknown as { windows: Map<string, unknown> }).windows;
     expect(windows.size).toBeLessThanOrEqual(100_000);
