@@ -99,25 +99,56 @@ function openPostgres(url: string): Opened {
   pool.on("error", (error) => {
     console.error(`keyport: an idle database connection failed: ${error.message}`);
   });
+  // A connection cut while checked out (between a transaction's statements, or as the server
+  // closes its socket right after failing the query in flight) emits `error` on the client, which
+  // the pool only listens to while the client is idle. The query that used it already failed
+  // (answered 503); the pool drops the dead client when it comes back.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   return {
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
     dialect: POSTGRES_DIALECT,
   };
 }
 
+/**
+ * Brings the schema up to date. On PostgreSQL, instances starting at once take turns: a session
+ * advisory lock (per schema) on one pooled connection is held while the migrator runs on the
+ * others, so the first migrates and the rest find nothing left to do. Kysely's own lock covers
+ * only the migrations, not the creation of its bookkeeping tables, which could then race.
+ */
 async function migrate(db: Kysely<Database>, postgres: boolean): Promise<void> {
+  try {
+    if (!postgres) return await runMigrations(db, undefined);
+    await db.connection().execute(async (locked) => {
+      const schema = (
+        await sql<{ schema: string }>`select current_schema() as schema`.execute(locked)
+      ).rows[0]?.schema;
+      const key = sql`hashtext(${`keyport-migrations:${schema}`})`;
+      await sql`select pg_advisory_lock(${key})`.execute(locked);
+      try {
+        await runMigrations(db, schema);
+      } finally {
+        await sql`select pg_advisory_unlock(${key})`.execute(locked);
+      }
+    });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
+
+async function runMigrations(
+  db: Kysely<Database>,
   // Kysely looks for its migration tables in every schema; pin them to the connection's own, or a
   // server where another schema already holds them would skip creating them in this one.
-  const migrationTableSchema = postgres
-    ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
-    : undefined;
+  migrationTableSchema: string | undefined,
+): Promise<void> {
   const { error } = await new Migrator({
     db,
     provider: migrationProvider,
     migrationTableSchema,
   }).migrateToLatest();
-  if (error) {
-    await db.destroy();
-    throw error;
-  }
+  if (error) throw error;
 }
