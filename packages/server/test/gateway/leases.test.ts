@@ -1,12 +1,11 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/index.js";
 import type { Settlement } from "../../src/store/store.js";
 import { dialects, type TestDatabase } from "../support/databases.js";
+import { seedKey } from "../support/seed-key.js";
 
 const T0 = new Date("2026-11-27T10:00:00Z");
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
-const hex = () => randomBytes(32).toString("hex");
 
 describe.each(dialects)("reservation leases ($name)", (dialect) => {
   let database: TestDatabase;
@@ -21,41 +20,8 @@ describe.each(dialects)("reservation leases ($name)", (dialect) => {
     await database?.drop();
   });
 
-  async function keyWithLimit(limitMicros: number): Promise<string> {
-    const userId = `user_${hex().slice(0, 12)}`;
-    await store.createUser({
-      id: userId,
-      email: `${userId}@example.test`,
-      passwordHash: "x",
-      createdAt: T0,
-    });
-    const code = {
-      codeHash: hex(),
-      userId,
-      codeChallenge: null,
-      codeChallengeMethod: null,
-      callbackUrl: null,
-      keyLabel: "leases",
-      limitMicros,
-      limitReset: null,
-      keyExpiresAt: null,
-      createdAt: T0,
-      expiresAt: at(10),
-    };
-    await store.createCode(code);
-    const hash = hex();
-    await store.redeemCode(code.codeHash, hash, T0, () => ({
-      terms: {
-        userId,
-        label: "leases",
-        limitMicros,
-        limitReset: null,
-        expiresAt: null,
-        createdAt: T0,
-      },
-    }));
-    return hash;
-  }
+  const keyWithLimit = async (limitMicros: number) =>
+    (await seedKey(store, { limitMicros, label: "leases", now: T0 })).key.hash;
 
   function settlement(
     keyHash: string,

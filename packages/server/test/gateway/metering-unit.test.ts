@@ -6,6 +6,7 @@ import { openStore, type Store, systemClock } from "../../src/index.js";
 import { KeyportError } from "../../src/web/errors.js";
 import { dialects, type TestDatabase } from "../support/databases.js";
 import { rawQuery } from "../support/raw-sql.js";
+import { seedKey } from "../support/seed-key.js";
 
 const hex = (bytes = 32) => randomBytes(bytes).toString("hex");
 const credits = (micros: number) => micros / 1_000_000;
@@ -47,44 +48,8 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
   });
 
   /** A key as the code exchange mints it: an account, a code, the code redeemed. */
-  async function newKey(limitMicros: number | null = 1_000) {
-    const userId = `user_${hex(6)}`;
-    const now = new Date();
-    await store.createUser({
-      id: userId,
-      email: `${userId}@example.test`,
-      passwordHash: "x",
-      createdAt: now,
-    });
-    const code = {
-      codeHash: hex(),
-      userId,
-      codeChallenge: null,
-      codeChallengeMethod: null,
-      callbackUrl: null,
-      keyLabel: "metering",
-      limitMicros,
-      limitReset: null,
-      keyExpiresAt: null,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + 10 * 60_000),
-    };
-    await store.createCode(code);
-    const hash = hex();
-    await store.redeemCode(code.codeHash, hash, now, () => ({
-      terms: {
-        userId,
-        label: "metering",
-        limitMicros,
-        limitReset: null,
-        expiresAt: null,
-        createdAt: now,
-      },
-    }));
-    const key = await store.findKey(hash);
-    if (!key) throw new Error("key not minted");
-    return { key, userId };
-  }
+  const newKey = (limitMicros: number | null = 1_000) =>
+    seedKey(store, { limitMicros, label: "metering" });
 
   const meterOf = (
     settings: { leaseMs?: number; maxInFlightPerKey?: number; answerBeforeSettle?: boolean } = {},

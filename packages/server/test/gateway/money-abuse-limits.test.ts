@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ConfigInput, parseConfig, type RunningServer } from "../../src/index.js";
 import { type Dialect, dialects, type TestDatabase } from "../support/databases.js";
@@ -8,6 +8,7 @@ import {
   eventually,
   type FakeUpstream,
   mintKeyFor,
+  rawChatRequest,
   startKeyport,
   startUpstream,
 } from "./support.js";
@@ -37,19 +38,7 @@ async function partialRequest(
   key: string,
   body: string,
 ): Promise<RawAnswer> {
-  const { hostname, port } = new URL(server.url);
-  const request = httpRequest({
-    hostname,
-    port,
-    path: "/api/v1/chat/completions",
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      authorization: `Bearer ${key}`,
-      "content-length": Buffer.byteLength(body),
-    },
-  });
-  request.on("error", () => {});
+  const request = rawChatRequest(server, key, body);
   request.write(body.slice(0, Math.floor(body.length / 2)));
   let timer: NodeJS.Timeout | undefined;
   try {

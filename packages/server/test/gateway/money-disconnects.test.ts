@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/index.js";
 import type { RequestRecord } from "../../src/store/store.js";
@@ -11,6 +11,7 @@ import {
   type FakeUpstream,
   mintKeyFor,
   PROMPT_PRICE,
+  rawChatRequest,
   type SeenRequest,
   startKeyport,
   startUpstream,
@@ -91,20 +92,8 @@ class StreamReader {
  * buffers fill and Keyport relays nothing more), until it hangs up with `abort()`.
  */
 async function slowReader(on: RunningServer, key: string, body: string, tokens: number) {
-  const { hostname, port } = new URL(on.url);
   let text = "";
-  const request = httpRequest({
-    hostname,
-    port,
-    path: "/api/v1/chat/completions",
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      authorization: `Bearer ${key}`,
-      "content-length": Buffer.byteLength(body),
-    },
-  });
-  request.on("error", () => {});
+  const request = rawChatRequest(on, key, body);
   request.end(body);
   const [response] = (await once(request, "response")) as [IncomingMessage];
   response.on("error", () => {});

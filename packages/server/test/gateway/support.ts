@@ -1,5 +1,12 @@
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  type ClientRequest,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import SQLite from "better-sqlite3";
 import pg from "pg";
@@ -669,4 +676,25 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await sleep(20);
   }
+}
+
+/**
+ * A chat request over raw `node:http` with `body`'s full length declared: the caller decides how
+ * much of the body to send and when to read or drop the answer (slow readers, half-sent bodies).
+ */
+export function rawChatRequest(server: RunningServer, key: string, body: string): ClientRequest {
+  const { hostname, port } = new URL(server.url);
+  const request = httpRequest({
+    hostname,
+    port,
+    path: "/api/v1/chat/completions",
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${key}`,
+      "content-length": Buffer.byteLength(body),
+    },
+  });
+  request.on("error", () => {});
+  return request;
 }
