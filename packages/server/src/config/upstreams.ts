@@ -53,7 +53,7 @@ const upstreamSchema = z.strictObject({
 const upstreamsSchema = z.array(upstreamSchema);
 
 /** One model an upstream serves, with what it costs. */
-interface UpstreamModelConfig {
+export interface UpstreamModelConfig {
   /** The id clients send as `model`. */
   readonly id: string;
   /** The id sent to the upstream (defaults to `id`). */

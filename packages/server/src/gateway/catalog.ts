@@ -1,4 +1,4 @@
-import type { UpstreamConfig } from "../config/upstreams.js";
+import type { UpstreamConfig, UpstreamModelConfig } from "../config/upstreams.js";
 
 /** Built-in models (no upstream) are attributed to this upstream name in request records. */
 const BUILTIN_UPSTREAM = "keyport";
@@ -6,24 +6,12 @@ const BUILTIN_UPSTREAM = "keyport";
 /** The deterministic test model every Keyport serves. */
 export const ECHO_MODEL_ID = "keyport/echo";
 
-/** Where a model id is served and what it costs. */
-export interface ModelRoute {
-  readonly id: string;
+/** Where a model id is served and what it costs: its configuration, and its upstream. */
+export interface ModelRoute extends UpstreamModelConfig {
   /** `undefined` for built-in models. */
   readonly upstream: UpstreamConfig | undefined;
   readonly upstreamName: string;
-  readonly upstreamModel: string;
-  /** Credits per prompt token. */
-  readonly promptPrice: number;
-  /** Credits per completion token. */
-  readonly completionPrice: number;
-  /** Credits per request, on top of tokens. */
-  readonly requestPrice: number;
-  /** Credits per web search result; `undefined`: web search is refused for this model. */
-  readonly webSearchPrice?: number;
-  readonly maxTokens?: number;
   readonly contextLength?: number;
-  readonly description?: string;
 }
 
 const ECHO_ROUTE: ModelRoute = Object.freeze({
