@@ -4,7 +4,10 @@ import { openStore } from "../src/store/open.js";
 import { dialects, type TestDatabase } from "./support/databases.js";
 import { rawQuery } from "./support/raw-sql.js";
 
-const postgres = dialects.find((dialect) => dialect.name === "postgres");
+/** Separate sessions racing for a lock need a real PostgreSQL server (PGlite is one session). */
+const postgres = process.env.KEYPORT_TEST_POSTGRES_URL
+  ? dialects.find((dialect) => dialect.name === "postgres")
+  : undefined;
 
 describe.skipIf(!postgres)("instances starting at once on one PostgreSQL", () => {
   let database: TestDatabase | undefined;
