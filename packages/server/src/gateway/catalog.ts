@@ -163,17 +163,19 @@ export class ModelCatalog {
           ? model.top_provider
           : {}
       ) as Record<string, unknown>;
+      // OpenRouter lists routers such as `openrouter/auto` at "-1": their price is unknown, so
+      // no worst case can be reserved for them.
+      const promptPrice = nonNegative(pricing.prompt);
+      const completionPrice = nonNegative(pricing.completion);
+      if (promptPrice === undefined || completionPrice === undefined) continue;
       routes.push({
         id: model.id,
         upstream,
         upstreamName: upstream.name,
         upstreamModel: model.id,
-        promptPrice: nonNegative(pricing.prompt) ?? 0,
+        promptPrice,
         // Reasoning tokens are completion tokens; where they are dearer, reserve at their price.
-        completionPrice: Math.max(
-          nonNegative(pricing.completion) ?? 0,
-          nonNegative(pricing.internal_reasoning) ?? 0,
-        ),
+        completionPrice: Math.max(completionPrice, nonNegative(pricing.internal_reasoning) ?? 0),
         requestPrice: nonNegative(pricing.request) ?? 0,
         maxTokens: positiveInt(topProvider.max_completion_tokens),
         contextLength: positiveInt(model.context_length),

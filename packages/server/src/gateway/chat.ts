@@ -69,7 +69,8 @@ export function chatCompletions(deps: ChatDeps) {
     const key = await admissibleKey(c);
     await deps.limiter?.hit(key.hash);
     const release = meter.admit(key.hash);
-    let streaming = false;
+    // Once a relay runs, it releases the slot when the stream ends.
+    let relaying = false;
     try {
       const raw = await readBody(c, gateway.maxBodyBytes);
       const request = parseChatRequest(raw);
@@ -86,12 +87,13 @@ export function chatCompletions(deps: ChatDeps) {
       });
       const call: Call = { id, key, request, route, plan, reservation, bodyBytes };
       if (request.stream === true) {
-        streaming = true;
-        return await relayStream(c, call, release);
+        const response = await relayStream(c, call, release);
+        relaying = true;
+        return response;
       }
       return await answerJson(c, call);
     } finally {
-      if (!streaming) release();
+      if (!relaying) release();
     }
   };
 
@@ -134,7 +136,11 @@ export function chatCompletions(deps: ChatDeps) {
     } catch (error) {
       upstream.dispose();
       const status = error instanceof KeyportError ? error.status : 502;
-      await call.reservation.settle({ status, usage: NO_USAGE, costMicros: 0 });
+      await call.reservation.settle({
+        status,
+        usage: NO_USAGE,
+        costMicros: unknownCost(call, upstream),
+      });
       throw error;
     }
   }
@@ -152,7 +158,11 @@ export function chatCompletions(deps: ChatDeps) {
     } catch (error) {
       upstream.dispose();
       const failure = error instanceof KeyportError ? error : upstream.failure(error);
-      await call.reservation.settle({ status: failure.status, usage: NO_USAGE, costMicros: 0 });
+      await call.reservation.settle({
+        status: failure.status,
+        usage: NO_USAGE,
+        costMicros: unknownCost(call, upstream),
+      });
       throw failure;
     }
     upstream.dispose();
@@ -257,6 +267,15 @@ export function chatCompletions(deps: ChatDeps) {
   }
 }
 
+/**
+ * What a call that ended without a figure is billed: nothing when the upstream answered an error
+ * or could not be reached; the whole reservation when it was cut short (timed out, or the client
+ * left) while it may have been generating — providers bill work they did.
+ */
+function unknownCost(call: Call, upstream: UpstreamCall): number {
+  return upstream.cause === undefined ? 0 : call.reservation.micros;
+}
+
 /** What a call's usage costs at its plan's prices (the upstream's own figure when it gave one). */
 function cost(call: Call, usage: TokenUsage): number {
   return costMicros(call.plan.prices, usage, call.plan.feesMicros);
@@ -298,5 +317,9 @@ async function readCompletion(
   }
   if (typeof json !== "object" || json === null || Array.isArray(json))
     throw call.failure(new Error(`a completion that is not a JSON object: ${text.slice(0, 500)}`));
+  // A 2xx that carries an error (some proxies answer so): its text may hold secrets.
+  const error = (json as { error?: unknown }).error;
+  if (error !== undefined && error !== null)
+    throw call.failure(new Error(`a completion carrying an error: ${text.slice(0, 4096)}`));
   return json as Record<string, unknown>;
 }

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import { fromMicros, usageAgainstLimit } from "../domain/credits.js";
-import type { NewReservation, Store, StoredKey } from "../store/store.js";
+import type { NewReservation, Settlement, Store, StoredKey } from "../store/store.js";
 import { KeyportError } from "../web/errors.js";
 import type { TokenUsage } from "./pricing.js";
 
@@ -47,6 +47,8 @@ export interface Charge {
  */
 export class Meter {
   private readonly live = new Map<string, Reservation>();
+  /** Settlements whose write failed, retried at each renewal until one commits. */
+  private readonly unsettled = new Map<string, Settlement>();
   private readonly inFlight = new Map<string, number>();
   private renewal: NodeJS.Timeout | undefined;
   private renewing = false;
@@ -100,7 +102,7 @@ export class Meter {
       leaseExpiresAt: new Date(now.getTime() + this.settings.leaseMs),
     };
     if (!(await this.store.reserveBudget(spec))) throw await this.refusal(key.hash, spec.micros);
-    const reservation = new Reservation(this, spec);
+    const reservation = new Reservation(this, spec, key.limitMicros !== null);
     this.live.set(spec.id, reservation);
     this.renewal ??= setInterval(this.renew, Math.max(50, this.settings.leaseMs / 6));
     return reservation;
@@ -111,8 +113,20 @@ export class Meter {
     return this.settings.answerBeforeSettle && this.live.size === 1;
   }
 
+  /**
+   * @internal A settlement could not be written (a full disk, a dropped connection): its
+   * reservation stays held, its lease renewed with the charge as its checkpoint (so a crash
+   * still bills it), and the write is tried again at each renewal until it commits. A retry of
+   * a write that did commit charges nothing twice: its lease is gone, so the store records only.
+   */
+  settleLater(reservation: Reservation, settlement: Settlement): void {
+    reservation.delivered = () => settlement.record.costMicros;
+    this.unsettled.set(reservation.spec.id, settlement);
+  }
+
   /** @internal A reservation settled: stop renewing its lease. */
   ended(id: string): void {
+    this.unsettled.delete(id);
     this.live.delete(id);
     if (this.live.size === 0 && this.renewal) {
       clearInterval(this.renewal);
@@ -123,10 +137,20 @@ export class Meter {
   private readonly renew = () => {
     if (this.renewing || this.live.size === 0) return;
     this.renewing = true;
-    const checkpoints = [...this.live.values()].map((reservation) => ({
-      reservation: reservation.spec,
-      deliveredMicros: reservation.delivered(),
-    }));
+    for (const [id, settlement] of this.unsettled) {
+      this.store.settleRequest(settlement).then(
+        () => this.ended(id),
+        (error: unknown) => console.error(`keyport: settling request ${id} failed again`, error),
+      );
+    }
+    // A reservation whose settle is on its way is not renewed: its lease write could land after
+    // the settle's and leave a lease behind.
+    const checkpoints = [...this.live.values()]
+      .filter((reservation) => !reservation.settling || this.unsettled.has(reservation.spec.id))
+      .map((reservation) => ({
+        reservation: reservation.spec,
+        deliveredMicros: reservation.delivered(),
+      }));
     const until = new Date(this.clock().getTime() + this.settings.leaseMs);
     this.store
       .renewLeases(checkpoints, until)
@@ -174,12 +198,18 @@ export class Meter {
 export class Reservation {
   /** What the request has delivered so far (micro-credits), read at each lease renewal. */
   delivered: () => number = () => 0;
-  private settled = false;
+  /** The settle has begun (it may still be on its way to the database). */
+  settling = false;
   private readonly startedAt = performance.now();
 
+  /**
+   * @param capped the key has a limit, so a charge never exceeds the reservation; a key without
+   * one is charged what the upstream reported (its usage figures stay true).
+   */
   constructor(
     private readonly meter: Meter,
     readonly spec: NewReservation,
+    private readonly capped: boolean,
   ) {}
 
   get micros(): number {
@@ -195,18 +225,20 @@ export class Reservation {
    * out first); elsewhere the promise waits for the commit.
    */
   async settle(outcome: MeteredOutcome, options?: { answerFirst?: boolean }): Promise<Charge> {
-    if (this.settled) return { chargedMicros: 0, overrunMicros: 0 };
-    this.settled = true;
+    if (this.settling) return { chargedMicros: 0, overrunMicros: 0 };
+    this.settling = true;
     const { spec, meter } = this;
-    const chargedMicros = Math.min(outcome.costMicros, spec.micros);
-    const overrunMicros = outcome.costMicros - chargedMicros;
+    // Past the safe-integer range a figure is nonsense (and would not fit a 64-bit column).
+    const cost = Math.min(outcome.costMicros, Number.MAX_SAFE_INTEGER);
+    const chargedMicros = this.capped ? Math.min(cost, spec.micros) : cost;
+    const overrunMicros = cost - chargedMicros;
     if (overrunMicros > 0) {
       meter.overruns += 1;
       console.error(
-        `keyport: upstream overrun on request ${spec.id}: model ${JSON.stringify(spec.model)} on upstream ${JSON.stringify(spec.upstream)} cost ${fromMicros(outcome.costMicros)} credits, ${fromMicros(overrunMicros)} more than the ${fromMicros(spec.micros)} reserved; the key was charged the reservation`,
+        `keyport: upstream overrun on request ${spec.id}: model ${JSON.stringify(spec.model)} on upstream ${JSON.stringify(spec.upstream)} cost ${fromMicros(cost)} credits, ${fromMicros(overrunMicros)} more than the ${fromMicros(spec.micros)} reserved; the key was charged the reservation`,
       );
     }
-    const settlement = {
+    const settlement: Settlement = {
       reservedMicros: spec.micros,
       settledAt: meter.clock(),
       record: {
@@ -225,7 +257,14 @@ export class Reservation {
         createdAt: spec.createdAt,
       },
     };
-    const write = () => meter.store.settleRequest(settlement).finally(() => meter.ended(spec.id));
+    const write = () =>
+      meter.store.settleRequest(settlement).then(
+        () => meter.ended(spec.id),
+        (error: unknown) => {
+          meter.settleLater(this, settlement);
+          throw error;
+        },
+      );
     if (options?.answerFirst && meter.writesAfterAnswer()) {
       setImmediate(() => {
         write().catch((error: unknown) =>

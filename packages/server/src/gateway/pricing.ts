@@ -86,8 +86,8 @@ export function readUsage(value: unknown): TokenUsage | undefined {
   if (!isCount(prompt) || !isCount(completion)) return undefined;
   const cost = usage.cost;
   return {
-    promptTokens: prompt,
-    completionTokens: completion,
+    promptTokens: Math.min(prompt, Number.MAX_SAFE_INTEGER),
+    completionTokens: Math.min(completion, Number.MAX_SAFE_INTEGER),
     reportedCost: typeof cost === "number" && Number.isFinite(cost) && cost >= 0 ? cost : undefined,
     estimated: false,
   };

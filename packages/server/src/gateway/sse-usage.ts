@@ -29,7 +29,8 @@ export interface SseUsageOptions {
  *
  * - picks out the usage report and sets its `usage.cost` to what the key is charged;
  * - replaces an upstream's error event with a sanitized one (its text may hold secrets);
- * - drops `data: [DONE]` (the relay sends its own once the request is settled);
+ * - drops `data: [DONE]` (the relay sends its own once the request is settled), and whatever
+ *   could carry the upstream's own words: comments, other fields, `data:` that is not JSON;
  * - counts streamed content, lazily, for an estimate should usage never come.
  */
 export class SseUsage {
@@ -80,18 +81,25 @@ export class SseUsage {
 
   private line(line: string): string | undefined {
     if (this.droppedDone && line === "") return undefined; // the blank line that ended `[DONE]`
-    if (!line.startsWith("data:")) return line;
+    // Comments and other fields are the upstream's own words (a proxy's may name hosts or
+    // accounts): only `data:` and the blank lines between events reach the client, whose
+    // keep-alive comments Keyport sends itself.
+    if (!line.startsWith("data:")) return line === "" ? line : undefined;
     const payload = line.slice(5).trim();
     if (payload === "[DONE]") {
       this.droppedDone = true;
       return undefined;
     }
-    // Only lines that may carry usage or an error are parsed at once (and the first, for the id
-    // a synthesized chunk reuses); content is counted later, and only if it is needed.
+    // Plain content chunks pass unparsed (parsing every line showed in profiles); anything that
+    // may carry usage or an error — even spelled with escapes — is parsed, and so is the first
+    // chunk, for the id a synthesized chunk reuses. Content is counted later, if it is needed.
     if (
       this.head.id !== undefined &&
+      payload.startsWith("{") &&
+      payload.endsWith("}") &&
       !payload.includes('"usage"') &&
-      !payload.includes('"error"')
+      !payload.includes("rror") &&
+      !payload.includes("\\u")
     ) {
       if (!this.reported && COUNTED.test(payload)) {
         this.deferred.push(payload);
@@ -104,9 +112,10 @@ export class SseUsage {
     try {
       chunk = JSON.parse(payload) as Record<string, unknown>;
     } catch {
-      return line;
+      // Not JSON: an upstream's text, which may hold secrets. The client never sees it.
+      return undefined;
     }
-    if (typeof chunk !== "object" || chunk === null) return line;
+    if (typeof chunk !== "object" || chunk === null || Array.isArray(chunk)) return undefined;
     if (this.head.id === undefined)
       this.head = { id: chunk.id, created: chunk.created, model: chunk.model };
     if (chunk.error !== undefined && chunk.error !== null) {

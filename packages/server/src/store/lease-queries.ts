@@ -100,6 +100,10 @@ export class LeaseQueries {
         }),
       );
     if (writes.length === 0) return [];
+    // Marked before the write is queued: a settle queued after it in the same batch must delete
+    // the lease this write makes.
+    for (const { reservation, deliveredMicros } of checkpoints)
+      if (deliveredMicros > 0) this.written.add(reservation.id);
     await this.group.submit<void>({
       sqlite(runner) {
         for (const write of writes) runner.run(write.sql, write.parameters);
@@ -108,8 +112,6 @@ export class LeaseQueries {
         for (const write of writes) await trx.executeQuery(write);
       },
     });
-    for (const { reservation, deliveredMicros } of checkpoints)
-      if (deliveredMicros > 0) this.written.add(reservation.id);
     return [];
   }
 
@@ -136,6 +138,13 @@ export class LeaseQueries {
         .execute();
       ended.sort((a, b) => (a.key_hash < b.key_hash ? -1 : a.key_hash > b.key_hash ? 1 : 0));
       for (const lease of ended) {
+        // A lease left behind by a request that did settle: its reservation went with it.
+        const settled = await trx
+          .selectFrom("requests")
+          .select("id")
+          .where("id", "=", lease.id)
+          .executeTakeFirst();
+        if (settled) continue;
         const micros = Number(lease.micros);
         const createdAt = Number(lease.created_at);
         const settlement: Settlement = {

@@ -194,7 +194,7 @@ describe("SseRelay: the end of a stream", () => {
     const bill = deferred<string>();
     const { upstream, relay, finish } = relayOf({ finish: () => bill.promise });
     upstream.write(content("a"));
-    upstream.end("data: last line without newline");
+    upstream.end('data: {"id":"last","note":"a line without newline"}');
     const chunks: string[] = [];
     const all = readAll(relay, chunks);
     await vi.waitFor(() => expect(finish).toHaveBeenCalledOnce());
@@ -206,7 +206,7 @@ describe("SseRelay: the end of a stream", () => {
     bill.resolve(USAGE_CHUNK);
     expect(await all).toEqual([
       content("a"),
-      `data: last line without newline\n${USAGE_CHUNK}${DONE}`,
+      `data: {"id":"last","note":"a line without newline"}\n${USAGE_CHUNK}${DONE}`,
     ]);
     expect(finish).toHaveBeenCalledOnce();
     await relay.closed;

@@ -38,7 +38,8 @@ describe("SseUsage: framing", () => {
   it("passes whole lines through unchanged however the text is cut, mid-line or mid-CRLF", () => {
     const lf = `: OPENROUTER PROCESSING\n\n${content("Hello")}${content(" world")}`;
     const expected = parser().usage.push(lf);
-    expect(expected).toBe(lf);
+    // The upstream's comment goes (Keyport sends its own keep-alives); its blank line stays.
+    expect(expected).toBe(`\n${content("Hello")}${content(" world")}`);
     const crlf = lf.replaceAll("\n", "\r\n");
     for (let cut = 1; cut < crlf.length; cut++) {
       expect(rewrite(parser().usage, crlf, [cut]), `cut at ${cut}`).toBe(expected);
@@ -58,21 +59,31 @@ describe("SseUsage: framing", () => {
 
   it("end(tail) flushes a last line that has no newline", () => {
     const { usage } = parser();
-    expect(usage.push(": comment\ndata: not js")).toBe(": comment\n");
-    expect(usage.end("on")).toBe("data: not json\n");
+    expect(usage.push(`${content("a")}data: {"id":"gen-1","choi`)).toBe(content("a"));
+    expect(usage.end('ces":[]}')).toBe('data: {"id":"gen-1","choices":[]}\n');
     expect(parser().usage.end("")).toBe("");
     const crlf = parser().usage;
-    expect(crlf.push("data: x\r")).toBe("");
-    expect(crlf.end("")).toBe("data: x\n");
+    expect(crlf.push('data: {"id":"x"}\r')).toBe("");
+    expect(crlf.end("")).toBe('data: {"id":"x"}\n');
   });
 
-  it("passes comments and non-JSON data lines through as they are", () => {
+  it("drops what could carry the upstream's own words: comments, other fields, data that is not a JSON object", () => {
     const { usage, errorLine } = parser();
-    const text = ": KEEPALIVE\n\ndata: hello there\n\ndata: 42\n\ndata: null\n\nevent: ping\n\n";
-    expect(usage.push(text)).toBe(text);
+    const text =
+      ": proxy upstream=db.internal.example:5432 acct_8675309\n\ndata: internal error: Bearer sk-upstream-secret\n\ndata: 42\n\ndata: null\n\nevent: ping\n\n";
+    expect(usage.push(text)).toBe("\n\n\n\n\n");
     expect(usage.upstreamError).toBe(false);
     expect(usage.head).toEqual({});
     expect(errorLine).not.toHaveBeenCalled();
+  });
+
+  it("parses an error spelled with escapes, after the first chunk too", () => {
+    const { usage, errorLine } = parser();
+    usage.push(content("a"));
+    const out = usage.push('data: {"\\u0065rror":{"message":"Bearer sk-upstream-secret"}}\n\n');
+    expect(usage.upstreamError).toBe(true);
+    expect(errorLine).toHaveBeenCalledOnce();
+    expect(out).not.toContain("sk-upstream-secret");
   });
 
   it("drops `data: [DONE]` together with the blank line that ends it", () => {
