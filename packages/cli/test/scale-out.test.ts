@@ -392,6 +392,7 @@ describe.skipIf(!postgres).each(rateLimitStores)(
       database = await (postgres as NonNullable<typeof postgres>).fresh();
       instances = await serveMany(database.url, 2, {
         KEYPORT_EXCHANGE_RATE_LIMIT: "5",
+        KEYPORT_SIGNIN_RATE_LIMIT: "5",
         KEYPORT_GATEWAY_RATE_LIMIT: "5",
         KEYPORT_ECHO_DELAY_MS: "0",
         ...env(),
@@ -426,6 +427,22 @@ describe.skipIf(!postgres).each(rateLimitStores)(
         await response.arrayBuffer();
       }
       expect(statuses).toEqual([403, 403, 403, 403, 403, 429]);
+    });
+
+    it("sign-in, 5 a minute per address: the 6th, alternating instances, is 429", async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        // No CSRF token: refused (403) once counted, which is all this needs.
+        const response = await fetch(`${instances[i % 2]?.base}/signin`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: "email=a%40example.com&password=wrong",
+        });
+        statuses.push(response.status);
+        await response.arrayBuffer();
+      }
+      expect(statuses.slice(0, 5).every((status) => status !== 429)).toBe(true);
+      expect(statuses[5]).toBe(429);
     });
   },
 );
