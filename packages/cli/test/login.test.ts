@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,13 +74,21 @@ describe("keyport login, whoami, logout against a real server, consent in real C
     expect(whoami.stdout).toMatch(/^Expires\s+never$/m);
     expect(whoami.stdout).not.toContain(saved.key);
 
-    // Replaying the code revokes the key it minted (RFC 6749 §4.1.2): whoami must say so.
+    // A replay of the code that proves nothing (a wrong verifier) revokes nothing.
     const replay = await fetch(`${baseUrl}/api/v1/auth/keys`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ code, code_verifier: "x".repeat(43) }),
     });
     expect(replay.status).toBe(403);
+    expect((await runInProcess(["whoami", "--base-url", baseUrl], { env })).code).toBe(0);
+
+    // Once the key is revoked, whoami must say so.
+    const hash = createHash("sha256").update(saved.key).digest("hex");
+    const revoked = await runInProcess(["keys", "revoke", "--hash", hash], {
+      env: { KEYPORT_DATABASE: join(dir, "keyport.sqlite") },
+    });
+    expect(revoked.code, revoked.stderr).toBe(0);
     const refused = await runInProcess(["whoami", "--base-url", baseUrl], { env });
     expect(refused.code).toBe(3);
     expect(refused.stderr.trim().split("\n")).toHaveLength(1);
