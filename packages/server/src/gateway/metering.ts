@@ -102,7 +102,7 @@ export class Meter {
       leaseExpiresAt: new Date(now.getTime() + this.settings.leaseMs),
     };
     if (!(await this.store.reserveBudget(spec))) throw await this.refusal(key.hash, spec.micros);
-    const reservation = new Reservation(this, spec, key.limitMicros !== null);
+    const reservation = new Reservation(this, spec);
     this.live.set(spec.id, reservation);
     this.renewal ??= setInterval(this.renew, Math.max(50, this.settings.leaseMs / 6));
     return reservation;
@@ -202,14 +202,9 @@ export class Reservation {
   settling = false;
   private readonly startedAt = performance.now();
 
-  /**
-   * @param capped the key has a limit, so a charge never exceeds the reservation; a key without
-   * one is charged what the upstream reported (its usage figures stay true).
-   */
   constructor(
     private readonly meter: Meter,
     readonly spec: NewReservation,
-    private readonly capped: boolean,
   ) {}
 
   get micros(): number {
@@ -230,7 +225,7 @@ export class Reservation {
     const { spec, meter } = this;
     // Past the safe-integer range a figure is nonsense (and would not fit a 64-bit column).
     const cost = Math.min(outcome.costMicros, Number.MAX_SAFE_INTEGER);
-    const chargedMicros = this.capped ? Math.min(cost, spec.micros) : cost;
+    const chargedMicros = Math.min(cost, spec.micros);
     const overrunMicros = cost - chargedMicros;
     if (overrunMicros > 0) {
       meter.overruns += 1;

@@ -415,11 +415,12 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
       expect(clearInterval).toHaveBeenCalledWith(setInterval.mock.results[1]?.value);
     });
 
-    it("stops the renewal timer even when the settle fails", async () => {
+    it("a settle whose write fails is retried at the next renewal; the timer stops once it is written", async () => {
       const setInterval = vi.spyOn(globalThis, "setInterval");
       const clearInterval = vi.spyOn(globalThis, "clearInterval");
+      vi.spyOn(console, "error").mockImplementation(() => {});
       const meter = meterOf({ leaseMs: 600 });
-      const { key } = await newKey(null);
+      const { key } = await newKey(1_000);
       const reservation = await reserve(meter, key.hash, 100);
       live.pop();
       const timer = setInterval.mock.results[0]?.value;
@@ -427,29 +428,18 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
         .spyOn(store, "settleRequest")
         .mockRejectedValueOnce(new Error("storage down"));
       await expect(reservation.settle(outcome(10))).rejects.toThrow("storage down");
-      expect(settleRequest).toHaveBeenCalledOnce();
-      expect(clearInterval).toHaveBeenCalledWith(timer);
-      // Put the real store back and release what the failed settle left reserved.
-      settleRequest.mockRestore();
-      await store.settleRequest({
-        reservedMicros: 100,
-        settledAt: new Date(),
-        record: {
-          id: reservation.spec.id,
-          keyHash: key.hash,
-          model: "m",
-          upstream: "u",
-          streamed: true,
-          status: 500,
-          promptTokens: 0,
-          completionTokens: 0,
-          costMicros: 0,
-          overrunMicros: 0,
-          usageEstimated: true,
-          durationMs: 0,
-          createdAt: new Date(),
-        },
-      });
+      // Still held, and the timer still runs: the charge is written at the next renewal.
+      expect(clearInterval).not.toHaveBeenCalledWith(timer);
+      expect(await keyState(key.hash)).toEqual({ usage: 0, reserved: 100 });
+      await expect
+        .poll(() => keyState(key.hash), { timeout: 3000 })
+        .toEqual({
+          usage: 10,
+          reserved: 0,
+        });
+      expect(settleRequest).toHaveBeenCalledTimes(2);
+      await expect.poll(() => clearInterval.mock.calls.some(([t]) => t === timer)).toBe(true);
+      expect(await store.listRequests(key.hash, 10)).toHaveLength(1);
     });
   });
 });

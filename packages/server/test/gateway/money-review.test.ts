@@ -172,12 +172,20 @@ describe.each(dialects)("issue 8 review findings ($name)", (dialect: Dialect) =>
     vi.restoreAllMocks();
   });
 
-  it("a key without a limit is charged what the upstream reported, not a capped figure", async () => {
+  it("a key without a limit is charged its reservation too, and the upstream's full figure is on record", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
     const { key, hash } = await mintKeyFor(server, {});
     const response = await chat(server, key, { model: "fake/greedy", messages: hi });
     await response.text();
     // fake/greedy runs to 100,000 completion tokens at 10 micro-credits each.
-    expect(Number((await keyRow(hash)).usage_micros)).toBe(10 * 1 + 100_000 * 10);
+    const [record] = (await querySql(
+      db,
+      "SELECT cost_micros, overrun_micros FROM requests WHERE key_hash = ?",
+      [hash],
+    )) as { cost_micros: string | number; overrun_micros: string | number }[];
+    expect(Number(record?.cost_micros) + Number(record?.overrun_micros)).toBe(10 + 100_000 * 10);
+    expect(Number((await keyRow(hash)).usage_micros)).toBe(Number(record?.cost_micros));
+    vi.restoreAllMocks();
   });
 
   it("a settle whose write fails once is written later, and bills what it charged", async () => {
