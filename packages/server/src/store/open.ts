@@ -145,10 +145,16 @@ async function runMigrations(
   // server where another schema already holds them would skip creating them in this one.
   migrationTableSchema: string | undefined,
 ): Promise<void> {
-  const { error } = await new Migrator({
-    db,
-    provider: migrationProvider,
-    migrationTableSchema,
-  }).migrateToLatest();
-  if (error) throw error;
+  for (let attempt = 1; ; attempt++) {
+    const { error } = await new Migrator({
+      db,
+      provider: migrationProvider,
+      migrationTableSchema,
+    }).migrateToLatest();
+    if (!error) return;
+    // Kysely's look for its tables scans every schema of the database; one that another tenant
+    // drops at that moment fails the scan ("schema … does not exist", 3F000). Ours is intact.
+    if (!(attempt < 5 && (error as { code?: unknown }).code === "3F000")) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+  }
 }
