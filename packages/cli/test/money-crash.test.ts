@@ -1,9 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
-import { openStore } from "@keyport/server";
 import { afterEach, describe, expect, it } from "vitest";
 import { querySql } from "../../server/test/gateway/support.js";
 import { dialects, type TestDatabase } from "../../server/test/support/databases.js";
 import { type Child, freePort, spawnCli, waitForOk } from "./support/run-cli.js";
+import { storedKey } from "./support/seed.js";
 
 /**
  * Issue 8, item 4, with real `keyport serve` processes: a SIGKILL mid-stream neither loses what
@@ -30,36 +29,6 @@ function echoBody(count: number, stream = true): string {
 }
 const reservationOf = (body: string) =>
   Buffer.byteLength(body) + (JSON.parse(body) as { max_tokens: number }).max_tokens * 2;
-
-/** A key with `limitMicros`, stored directly; its plaintext and hash. */
-async function keyWithLimit(database: string, limitMicros: number) {
-  const store = await openStore(database);
-  try {
-    const now = new Date();
-    const userId = `user_${randomBytes(6).toString("hex")}`;
-    await store.createUser({
-      id: userId,
-      email: `${userId}@example.com`,
-      passwordHash: "x",
-      createdAt: now,
-    });
-    const key = `sk-kp-v1-${randomBytes(32).toString("hex")}`;
-    const hash = createHash("sha256").update(key).digest("hex");
-    await store.createKey({
-      hash,
-      userId,
-      label: "money crash",
-      limitMicros,
-      limitReset: null,
-      expiresAt: null,
-      createdAt: now,
-      isManagement: false,
-    });
-    return { key, hash };
-  } finally {
-    await store.close();
-  }
-}
 
 /** A running `keyport serve` on `database`. */
 async function serve(database: string, env: Record<string, string> = {}) {
@@ -140,7 +109,7 @@ describe.each(dialects)("issue 8.4: crashes neither lose nor lock budget ($name)
       const body = echoBody(300);
       const reservation = reservationOf(body);
       // Room for one such request and a half: while one is held, a second one does not fit.
-      const { key, hash } = await keyWithLimit(db.url, Math.floor(1.5 * reservation));
+      const { key, hash } = await storedKey(db.url, Math.floor(1.5 * reservation));
       const [first, second] = await Promise.all([
         serve(db.url),
         dialect.name === "postgres" ? serve(db.url) : undefined,
@@ -197,7 +166,7 @@ describe.each(dialects)("issue 8.4: crashes neither lose nor lock budget ($name)
       // 60 words at 40 ms: about 2.4 s, four leases.
       const body = echoBody(60);
       const reservation = reservationOf(body);
-      const { key, hash } = await keyWithLimit(db.url, Math.floor(1.5 * reservation));
+      const { key, hash } = await storedKey(db.url, Math.floor(1.5 * reservation));
       const servers = await Promise.all([
         serve(db.url, env),
         // Another instance sweeping expired leases on the same database.

@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createAccount, openStore, systemClock } from "@keyport/server";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { querySql } from "../../server/test/gateway/support.js";
 import { dialects, type TestDatabase } from "../../server/test/support/databases.js";
 import { type Child, freePort, spawnCli, waitForOk } from "./support/run-cli.js";
-import { prepareCode } from "./support/seed.js";
+import { prepareCode, storedKey } from "./support/seed.js";
 
 /**
  * Issue 10 with real `keyport serve` processes: two instances on one PostgreSQL (behind what
@@ -100,45 +100,6 @@ function chat(base: string, key: string, body: string) {
     headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
     body,
   });
-}
-
-/**
- * A key stored directly (as an operator's `keyport keys create` would), for a new user or the
- * given one; its plaintext, hash and user.
- */
-async function storedKey(
-  database: string,
-  limitMicros: number | null,
-  options: { isManagement?: boolean; userId?: string } = {},
-) {
-  const store = await openStore(database);
-  try {
-    const now = new Date();
-    const userId = options.userId ?? `user_${randomBytes(6).toString("hex")}`;
-    if (!options.userId) {
-      await store.createUser({
-        id: userId,
-        email: `${userId}@example.com`,
-        passwordHash: "x",
-        createdAt: now,
-      });
-    }
-    const key = `sk-kp-v1-${randomBytes(32).toString("hex")}`;
-    const hash = createHash("sha256").update(key).digest("hex");
-    await store.createKey({
-      hash,
-      userId,
-      label: "scale-out",
-      limitMicros,
-      limitReset: null,
-      expiresAt: null,
-      createdAt: now,
-      isManagement: options.isManagement ?? false,
-    });
-    return { key, hash, userId };
-  } finally {
-    await store.close();
-  }
 }
 
 async function keyState(database: TestDatabase, hash: string) {

@@ -1,27 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/index.js";
-import { type AuthParams, approve, Browser } from "./support/browser.js";
+import { approve, Browser } from "./support/browser.js";
 import { dialects, type TestDatabase } from "./support/databases.js";
-import { exchange, keyInfo, newVerifier, s256, startTestServer } from "./support/server.js";
+import { answer, authParams, type Method } from "./support/pkce-params.js";
+import { exchange, keyInfo, newVerifier, startTestServer } from "./support/server.js";
 
-const CALLBACK = "https://app.example/cb";
 const INVALID_CODE = { error: { code: 403, message: "Invalid code or code_verifier" } };
-
-type Method = "S256" | "plain" | "none";
-
-/** The `/auth` parameters of a request with the given PKCE method (`none`: no challenge). */
-function authParams(method: Method, verifier: string): AuthParams {
-  if (method === "none") return { callback_url: CALLBACK };
-  return {
-    callback_url: CALLBACK,
-    code_challenge: method === "S256" ? s256(verifier) : verifier,
-    code_challenge_method: method,
-  };
-}
-
-async function answer(response: Response) {
-  return { status: response.status, body: await response.json() };
-}
 
 describe.each(dialects)("DESIGN invariant 3: replays that prove possession ($name)", (dialect) => {
   let database: TestDatabase;

@@ -1,34 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/index.js";
-import { type AuthParams, approve, authPath, type Browser } from "./support/browser.js";
+import { approve, authPath, type Browser } from "./support/browser.js";
 import { dialects, type TestDatabase } from "./support/databases.js";
 import { callApi, managedAccount } from "./support/management.js";
-import {
-  exchange,
-  newVerifier,
-  s256,
-  sha256Hex,
-  startTestServer,
-  testClock,
-} from "./support/server.js";
-
-const CALLBACK = "https://app.example/cb";
-
-type Method = "S256" | "plain" | "none";
-
-/** The `/auth` parameters of a request with the given PKCE method (`none`: no challenge). */
-function authParams(method: Method, verifier: string): AuthParams {
-  if (method === "none") return { callback_url: CALLBACK };
-  return {
-    callback_url: CALLBACK,
-    code_challenge: method === "S256" ? s256(verifier) : verifier,
-    code_challenge_method: method,
-  };
-}
-
-async function answer(response: Response) {
-  return { status: response.status, body: await response.json() };
-}
+import { answer, authParams, CALLBACK } from "./support/pkce-params.js";
+import { exchange, newVerifier, sha256Hex, startTestServer, testClock } from "./support/server.js";
 
 describe.each(dialects)("--require-s256: S256 or nothing ($name)", (dialect) => {
   let database: TestDatabase;

@@ -89,3 +89,42 @@ export async function openStream(
   await reader.read();
   return reader;
 }
+
+/**
+ * A key stored directly (as an operator's `keyport keys create` would), for a new user or the
+ * given one; its plaintext, hash and user.
+ */
+export async function storedKey(
+  database: string,
+  limitMicros: number | null,
+  options: { isManagement?: boolean; userId?: string } = {},
+) {
+  const store = await openStore(database);
+  try {
+    const now = new Date();
+    const userId = options.userId ?? `user_${randomBytes(6).toString("hex")}`;
+    if (!options.userId) {
+      await store.createUser({
+        id: userId,
+        email: `${userId}@example.com`,
+        passwordHash: "x",
+        createdAt: now,
+      });
+    }
+    const key = `sk-kp-v1-${randomBytes(32).toString("hex")}`;
+    const hash = createHash("sha256").update(key).digest("hex");
+    await store.createKey({
+      hash,
+      userId,
+      label: "test key",
+      limitMicros,
+      limitReset: null,
+      expiresAt: null,
+      createdAt: now,
+      isManagement: options.isManagement ?? false,
+    });
+    return { key, hash, userId };
+  } finally {
+    await store.close();
+  }
+}
