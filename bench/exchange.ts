@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exchangeBody, prepareCodes, startKeyport } from "./support/keyport.js";
+import { exchangeRequests, prepareCodes, startKeyport } from "./support/keyport.js";
 import { formatRow, type LoadRequest, type LoadResult, runLoad } from "./support/load.js";
 import { freePort, startProcess, stopProcess } from "./support/processes.js";
 
@@ -13,7 +13,6 @@ const RUNS = [
   { concurrency: 50, total: 20_000, maxSeconds: 20 },
 ];
 const WARMUP = 1_000;
-const KEY_SHAPE = /^sk-kp-v1-[0-9a-f]{64}$/;
 
 const dir = mkdtempSync(join(tmpdir(), "keyport-bench-"));
 const database = join(dir, "keyport.sqlite");
@@ -34,23 +33,7 @@ const keyport = await startKeyport(keyportPort, database, {
   KEYPORT_EXCHANGE_RATE_LIMIT: "1000000000",
 });
 
-let nextCode = 0;
-const exchange = (): LoadRequest => {
-  const prepared = codes[nextCode++];
-  if (!prepared) throw new Error("ran out of prepared codes");
-  return {
-    method: "POST",
-    path: "/api/v1/auth/keys",
-    headers: { "content-type": "application/json" },
-    body: exchangeBody(prepared),
-    check(status, body) {
-      const parsed = JSON.parse(body) as { key?: unknown };
-      if (status !== 200 || typeof parsed.key !== "string" || !KEY_SHAPE.test(parsed.key)) {
-        throw new Error(`${status} ${body.slice(0, 120)}`);
-      }
-    },
-  };
-};
+const exchange = exchangeRequests(codes);
 const bareExchange = (index: number): LoadRequest => ({
   method: "POST",
   path: "/api/v1/auth/keys",

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { exchangeBody, type PreparedCode, prepareCodes, startKeyport } from "./support/keyport.js";
+import { exchangeKey, prepareCodes, startKeyport } from "./support/keyport.js";
 import { formatRow, type LoadResult, runLoad } from "./support/load.js";
 import { freePort, startProcess, stopProcess } from "./support/processes.js";
 
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       }),
     );
     const keyportUrl = `http://127.0.0.1:${keyportPort}`;
-    const key = await exchange(keyportUrl, prepared);
+    const key = await exchangeKey(keyportUrl, prepared);
     const direct = {
       base: `http://127.0.0.1:${upstreamPort}`,
       path: "/v1/chat/completions",
@@ -216,15 +216,4 @@ function checkStream(status: number, body: string): void {
   if (status !== 200 || text !== ANSWER || !usage || !body.trimEnd().endsWith("data: [DONE]")) {
     throw new Error(`${status} ${body.slice(0, 160)}`);
   }
-}
-
-async function exchange(baseUrl: string, prepared: PreparedCode): Promise<string> {
-  const response = await fetch(`${baseUrl}/api/v1/auth/keys`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: exchangeBody(prepared),
-  });
-  const { key } = (await response.json()) as { key?: string };
-  if (!key) throw new Error(`exchange failed with ${response.status}`);
-  return key;
 }

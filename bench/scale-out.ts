@@ -8,7 +8,13 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import pg from "pg";
-import { exchangeBody, type PreparedCode, prepareCodes, startKeyport } from "./support/keyport.js";
+import {
+  exchangeKey,
+  exchangeRequests,
+  type PreparedCode,
+  prepareCodes,
+  startKeyport,
+} from "./support/keyport.js";
 import { formatRow, type LoadRequest, type LoadResult, runLoad } from "./support/load.js";
 import { freePort, startProcess, stopProcess } from "./support/processes.js";
 
@@ -25,7 +31,6 @@ const CHATS = 6_000;
 const MAX_SECONDS = 8;
 const WARMUP = 500;
 const MODEL = "bench/model";
-const KEY_SHAPE = /^sk-kp-v1-[0-9a-f]{64}$/;
 
 const schema = `kp_bench_${randomBytes(4).toString("hex")}`;
 await admin(`CREATE SCHEMA ${schema}`);
@@ -65,24 +70,9 @@ try {
   const ports = [await freePort(), await freePort()];
   for (const port of ports) children.push(await startKeyport(port, database, env));
   const bases = ports.map((port) => `http://127.0.0.1:${port}`);
-  const key = await exchange(bases[0] as string, gatewayCode);
+  const key = await exchangeKey(bases[0] as string, gatewayCode);
 
-  let nextCode = 0;
-  const exchangeRequest = (): LoadRequest => {
-    const prepared = codes[nextCode++];
-    if (!prepared) throw new Error("ran out of prepared codes");
-    return {
-      method: "POST",
-      path: "/api/v1/auth/keys",
-      headers: { "content-type": "application/json" },
-      body: exchangeBody(prepared),
-      check(status, body) {
-        const parsed = JSON.parse(body) as { key?: unknown };
-        if (status !== 200 || typeof parsed.key !== "string" || !KEY_SHAPE.test(parsed.key))
-          throw new Error(`${status} ${body.slice(0, 120)}`);
-      },
-    };
-  };
+  const exchangeRequest = exchangeRequests(codes);
   const chatBody = JSON.stringify({
     model: MODEL,
     max_tokens: 64,
@@ -153,17 +143,6 @@ async function spread(
     p50Ms: Math.max(...parts.map((part) => part.p50Ms)),
     p99Ms: Math.max(...parts.map((part) => part.p99Ms)),
   };
-}
-
-async function exchange(baseUrl: string, prepared: PreparedCode): Promise<string> {
-  const response = await fetch(`${baseUrl}/api/v1/auth/keys`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: exchangeBody(prepared),
-  });
-  const { key } = (await response.json()) as { key?: string };
-  if (!key) throw new Error(`exchange failed with ${response.status}`);
-  return key;
 }
 
 async function admin(statement: string): Promise<void> {

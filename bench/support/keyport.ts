@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createAccount, openStore, systemClock } from "@keyport/server";
+import type { LoadRequest } from "./load.js";
 import { startProcess } from "./processes.js";
 
 /** A code stored as the consent page would store it, and the verifier that redeems it. */
@@ -89,4 +90,41 @@ export function startKeyport(
     `http://127.0.0.1:${port}/healthz`,
     env,
   );
+}
+
+/** Exchanges one prepared code for its key over HTTP (a bench's set-up, not its load). */
+export async function exchangeKey(baseUrl: string, prepared: PreparedCode): Promise<string> {
+  const response = await fetch(`${baseUrl}/api/v1/auth/keys`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: exchangeBody(prepared),
+  });
+  const { key } = (await response.json()) as { key?: string };
+  if (!key) throw new Error(`exchange failed with ${response.status}`);
+  return key;
+}
+
+const KEY_SHAPE = /^sk-kp-v1-[0-9a-f]{64}$/;
+
+/**
+ * The exchange as load: each call takes the next prepared code (each code is single-use) and
+ * checks that the answer is a key.
+ */
+export function exchangeRequests(codes: readonly PreparedCode[]): () => LoadRequest {
+  let next = 0;
+  return () => {
+    const prepared = codes[next++];
+    if (!prepared) throw new Error("ran out of prepared codes");
+    return {
+      method: "POST",
+      path: "/api/v1/auth/keys",
+      headers: { "content-type": "application/json" },
+      body: exchangeBody(prepared),
+      check(status, body) {
+        const parsed = JSON.parse(body) as { key?: unknown };
+        if (status !== 200 || typeof parsed.key !== "string" || !KEY_SHAPE.test(parsed.key))
+          throw new Error(`${status} ${body.slice(0, 120)}`);
+      },
+    };
+  };
 }
