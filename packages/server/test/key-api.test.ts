@@ -140,4 +140,80 @@ describe.each(dialects)("GET /api/v1/key ($name)", (dialect) => {
     expect(response.status).toBe(200);
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
   });
+
+  describe("DELETE /api/v1/key (self-revocation)", () => {
+    const revoke = (key: string, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}/api/v1/key`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${key}`, ...headers },
+      });
+    const chat = (key: string) =>
+      fetch(`${server.url}/api/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "keyport/echo",
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+
+    it("revokes the calling key at once: GET /api/v1/key and the gateway refuse it", async () => {
+      const { key } = await mint();
+      expect((await chat(key)).status).toBe(200);
+      const response = await revoke(key);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ data: { revoked: true } });
+      await refused(await keyInfo(server.url, key));
+      await refused(await chat(key));
+      const [row] = await rawQuery(database, "SELECT revoked_at FROM keys WHERE hash = ?", [
+        sha256Hex(key),
+      ]);
+      expect(row?.revoked_at).not.toBeNull();
+    });
+
+    it("revokes that key only: the user's other keys keep working", async () => {
+      const { key: gone } = await mint();
+      const { key: kept } = await mint();
+      expect((await revoke(gone)).status).toBe(200);
+      expect((await keyInfo(server.url, kept)).status).toBe(200);
+      expect((await chat(kept)).status).toBe(200);
+    });
+
+    it("a second DELETE, an unknown key or no key at all: 401, nothing revoked", async () => {
+      const { key } = await mint();
+      expect((await revoke(key)).status).toBe(200);
+      await refused(await revoke(key));
+      await refused(await revoke(`sk-kp-v1-${randomBytes(32).toString("hex")}`));
+      await refused(await fetch(`${server.url}/api/v1/key`, { method: "DELETE" }));
+    });
+
+    it("concurrent DELETEs of one key: one 200, the rest 401", async () => {
+      const { key } = await mint();
+      const statuses = (await Promise.all(Array.from({ length: 8 }, () => revoke(key)))).map(
+        (response) => response.status,
+      );
+      expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(7);
+    });
+
+    it("browser apps may call it: the CORS preflight allows DELETE with Authorization", async () => {
+      const preflight = await fetch(`${server.url}/api/v1/key`, {
+        method: "OPTIONS",
+        headers: {
+          origin: "https://app.example",
+          "access-control-request-method": "DELETE",
+          "access-control-request-headers": "authorization",
+        },
+      });
+      expect(preflight.status).toBeLessThan(300);
+      expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+      expect(preflight.headers.get("access-control-allow-methods")).toContain("DELETE");
+      expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain(
+        "authorization",
+      );
+      const { key } = await mint();
+      const response = await revoke(key, { origin: "https://app.example" });
+      expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    });
+  });
 });
