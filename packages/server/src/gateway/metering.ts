@@ -1,6 +1,12 @@
 import type { Clock } from "../clock.js";
 import { fromMicros, usageAgainstLimit } from "../domain/credits.js";
-import type { NewReservation, Settlement, Store, StoredKey } from "../store/store.js";
+import type {
+  NewReservation,
+  RequestDetails,
+  Settlement,
+  Store,
+  StoredKey,
+} from "../store/store.js";
 import { KeyportError } from "../web/errors.js";
 import type { TokenUsage } from "./pricing.js";
 
@@ -29,6 +35,10 @@ export interface MeteredOutcome {
   readonly usage: TokenUsage;
   /** What the request cost, by the upstream's report or Keyport's prices. */
   readonly costMicros: number;
+  /** The model that served it, when not the one reserved for (a `models` fallback). */
+  readonly model?: string;
+  /** What the answer told (its id, its finish reason, its latency), for the request record. */
+  readonly details?: Partial<RequestDetails>;
 }
 
 /** What a reservation's request was charged. */
@@ -239,7 +249,7 @@ export class Reservation {
       record: {
         id: spec.id,
         keyHash: spec.keyHash,
-        model: spec.model,
+        model: outcome.model ?? spec.model,
         upstream: spec.upstream,
         streamed: spec.streamed,
         status: outcome.status,
@@ -250,6 +260,7 @@ export class Reservation {
         usageEstimated: outcome.usage.estimated,
         durationMs: Math.round(performance.now() - this.startedAt),
         createdAt: spec.createdAt,
+        details: { ...spec.details, ...outcome.details },
       },
     };
     const write = () =>

@@ -6,6 +6,8 @@ import { GroupCommit } from "./group-commit.js";
 import { ms, msOrNull, toCode, toKey, toRequestRecord, toUser } from "./rows.js";
 import type { Database } from "./schema.js";
 import type {
+  ActivityFilter,
+  ActivityRow,
   CreatedKey,
   KeyChanges,
   KeyListing,
@@ -22,6 +24,7 @@ import type {
   StoredKey,
   User,
 } from "./store.js";
+import { UsageQueries } from "./usage-queries.js";
 
 /** How long closing waits for reserved requests to settle (aborted streams bill on their way out). */
 const SETTLE_ON_CLOSE_MS = 5_000;
@@ -32,6 +35,7 @@ export class KyselyStore implements Store {
   private readonly gateway: GatewayQueries;
   private readonly codes: CodeQueries;
   private readonly group: GroupCommit;
+  private readonly usage: UsageQueries;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -41,6 +45,7 @@ export class KyselyStore implements Store {
     this.group = new GroupCommit(db, dialect.sqlite);
     this.gateway = new GatewayQueries(db, this.group, dialect);
     this.codes = new CodeQueries(db, this.group);
+    this.usage = new UsageQueries(db);
   }
 
   async createUser(user: User): Promise<User | undefined> {
@@ -270,6 +275,18 @@ export class KyselyStore implements Store {
       .limit(limit)
       .execute();
     return rows.map(toRequestRecord);
+  }
+
+  findGeneration(userId: string, id: string): Promise<RequestRecord | undefined> {
+    return this.usage.findGeneration(userId, id);
+  }
+
+  accountKeys(userId: string): Promise<StoredKey[]> {
+    return this.usage.accountKeys(userId);
+  }
+
+  activity(userId: string, filter: ActivityFilter): Promise<ActivityRow[]> {
+    return this.usage.activity(userId, filter);
   }
 
   async deleteExpired(now: Date, keepCodesMs: number): Promise<number> {

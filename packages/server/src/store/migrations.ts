@@ -145,6 +145,26 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "2026-12-02-002-request-details": {
+    async up(db: Kysely<unknown>) {
+      // What `GET /api/v1/generation` and `GET /api/v1/activity` report of each request.
+      const columns: [string, "text" | "bigint"][] = [
+        ["completion_id", "text"],
+        ["finish_reason", "text"],
+        ["latency_ms", "bigint"],
+        ["api_type", "text"],
+        ["http_referer", "text"],
+        ["app_title", "text"],
+      ];
+      for (const [name, type] of columns)
+        await db.schema.alterTable("requests").addColumn(name, type).execute();
+      await db.schema
+        .createIndex("requests_completion_id")
+        .on("requests")
+        .column("completion_id")
+        .execute();
+    },
+  },
 };
 
 /** Hands Kysely's migrator the migrations compiled into this build. */

@@ -2,7 +2,7 @@ import type { Selectable } from "kysely";
 import type { LimitReset } from "../domain/credits.js";
 import type { CodeChallengeMethod } from "../domain/pkce.js";
 import type { CodesTable, KeysTable, RequestsTable, UsersTable } from "./schema.js";
-import type { RequestRecord, StoredCode, StoredKey, User } from "./store.js";
+import type { ApiType, RequestRecord, StoredCode, StoredKey, User } from "./store.js";
 
 /** Dates as stored: integer milliseconds since the epoch. */
 export const ms = (date: Date) => date.getTime();
@@ -79,5 +79,13 @@ export function toRequestRecord(row: Selectable<RequestsTable>): RequestRecord {
     usageEstimated: Number(row.usage_estimated) === 1,
     durationMs: Number(row.duration_ms),
     createdAt: new Date(Number(row.created_at)),
+    details: {
+      completionId: row.completion_id,
+      finishReason: row.finish_reason,
+      latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
+      apiType: (row.api_type ?? "completions") as ApiType,
+      httpReferer: row.http_referer,
+      appTitle: row.app_title,
+    },
   };
 }

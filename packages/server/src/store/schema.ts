@@ -92,6 +92,16 @@ export interface RequestsTable {
   usage_estimated: number;
   duration_ms: number;
   created_at: Millis;
+  /** The `id` the client got (the upstream's completion id); `null` before it was known. */
+  completion_id: string | null;
+  finish_reason: string | null;
+  /** Until the upstream's answer began (its response headers), in ms. */
+  latency_ms: number | null;
+  /** `completions` (chat and legacy), `embeddings` or `responses`. */
+  api_type: string | null;
+  /** The app's attribution headers (`HTTP-Referer`, `X-Title`), sanitized. */
+  http_referer: string | null;
+  app_title: string | null;
 }
 
 /** Named server secrets (the CSRF secret). */

@@ -56,6 +56,12 @@ export class SettleStatements {
           usage_estimated: param("usageEstimated"),
           duration_ms: param("durationMs"),
           created_at: param("createdAt"),
+          completion_id: param("completionId"),
+          finish_reason: param("finishReason"),
+          latency_ms: param("latencyMs"),
+          api_type: param("apiType"),
+          http_referer: param("httpReferer"),
+          app_title: param("appTitle"),
         })
         .compile(),
     );
@@ -104,6 +110,12 @@ export class SettleStatements {
       usageEstimated: record.usageEstimated ? 1 : 0,
       durationMs: record.durationMs,
       createdAt: record.createdAt.getTime(),
+      completionId: record.details?.completionId ?? null,
+      finishReason: record.details?.finishReason ?? null,
+      latencyMs: record.details?.latencyMs ?? null,
+      apiType: record.details?.apiType ?? null,
+      httpReferer: record.details?.httpReferer ?? null,
+      appTitle: record.details?.appTitle ?? null,
     });
   }
 }

@@ -91,6 +91,23 @@ export interface KeyListing {
   readonly includeManagement: boolean;
 }
 
+/** Which API a metered request came through, as OpenRouter's generations name them. */
+export type ApiType = "completions" | "embeddings" | "responses";
+
+/** What a request record tells besides its bill: for `GET /api/v1/generation` and activity. */
+export interface RequestDetails {
+  /** The `id` the client got (the upstream's completion id). */
+  readonly completionId: string | null;
+  readonly finishReason: string | null;
+  /** Until the upstream's answer began, in ms. */
+  readonly latencyMs: number | null;
+  readonly apiType: ApiType;
+  /** The app's `HTTP-Referer`, sanitized. */
+  readonly httpReferer: string | null;
+  /** The app's `X-Title` (or `X-OpenRouter-Title`), sanitized. */
+  readonly appTitle: string | null;
+}
+
 /** What one chat completion did and cost, as metered. */
 export interface RequestRecord {
   readonly id: string;
@@ -112,6 +129,8 @@ export interface RequestRecord {
   readonly usageEstimated: boolean;
   readonly durationMs: number;
   readonly createdAt: Date;
+  /** Absent on records of requests that died with their instance. */
+  readonly details?: Partial<RequestDetails>;
 }
 
 /** The end of a request: its reservation released, its real cost charged, its record kept. */
@@ -135,6 +154,8 @@ export interface NewReservation {
   readonly createdAt: Date;
   /** Until when the lease holds unless renewed. */
   readonly leaseExpiresAt: Date;
+  /** What is known of the request from the start (its API, its app), for its record. */
+  readonly details?: Partial<RequestDetails>;
 }
 
 /** A live reservation's lease renewal: what its request has delivered so far. */
@@ -142,6 +163,28 @@ export interface LeaseCheckpoint {
   readonly reservation: NewReservation;
   /** Billed should the request's instance die before it settles (at most its reservation). */
   readonly deliveredMicros: number;
+}
+
+/** Which of an account's requests `GET /api/v1/activity` adds up. */
+export interface ActivityFilter {
+  /** From this instant (inclusive)… */
+  readonly from: Date;
+  /** …to this one (exclusive). */
+  readonly to: Date;
+  /** Only this key's requests. */
+  readonly keyHash?: string;
+}
+
+/** An account's requests of one UTC day on one model, added up. */
+export interface ActivityRow {
+  /** The day's start (UTC midnight). */
+  readonly day: Date;
+  readonly model: string;
+  readonly upstream: string;
+  readonly requests: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly costMicros: number;
 }
 
 /**
@@ -232,6 +275,15 @@ export interface Store {
   settleRequest(settlement: Settlement): Promise<void>;
   /** A key's most recent request records, newest first. */
   listRequests(keyHash: string, limit: number): Promise<RequestRecord[]>;
+  /**
+   * The newest request of one of `userId`'s keys whose completion id (or request id) is `id`;
+   * `undefined` when there is none, another user's request included.
+   */
+  findGeneration(userId: string, id: string): Promise<RequestRecord | undefined>;
+  /** Every key of the account, revoked and management keys included (for its total usage). */
+  accountKeys(userId: string): Promise<StoredKey[]>;
+  /** The account's requests per UTC day and model, oldest day first. */
+  activity(userId: string, filter: ActivityFilter): Promise<ActivityRow[]>;
 
   /**
    * Deletes what can no longer be used: sessions past their expiry, and codes expired for longer
