@@ -32,7 +32,7 @@ describe.each(dialects)("POST /api/v1/auth/keys/code ($name)", (dialect) => {
     const { data } = await response.json();
     expect(data).toEqual({
       id: expect.any(String),
-      app_id: null,
+      app_id: 0,
       created_at: clock().toISOString(),
     });
     return data.id;

@@ -62,9 +62,16 @@ describe.each(dialects)("OpenRouter key management: /api/v1/keys ($name)", (dial
         usage_daily: 0,
         usage_weekly: 0,
         usage_monthly: 0,
+        byok_usage: 0,
+        byok_usage_daily: 0,
+        byok_usage_weekly: 0,
+        byok_usage_monthly: 0,
         created_at: clock().toISOString(),
         updated_at: null,
         expires_at: "2026-06-01T00:00:00.000Z",
+        creator_user_id: alice.userId,
+        external_user: null,
+        workspace_id: alice.userId,
       });
       const info = await keyInfo(server.url, key);
       expect(info.status).toBe(200);

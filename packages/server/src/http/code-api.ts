@@ -7,6 +7,9 @@ import { KeyportError } from "../web/errors.js";
 import { readJson } from "../web/json-body.js";
 import { authenticateManagementKey } from "../web/management-auth.js";
 
+/** The `app_id` of a code not tied to a registered app (Keyport has none). */
+const NO_APP = 0;
+
 const text = (max: number) => z.string().max(max).nullish();
 
 /** The JSON body: `/auth`'s parameters, `limit` as a number. */
@@ -24,7 +27,7 @@ const codeBody = z.object({
  * `POST /api/v1/auth/keys/code`: a management key asks for an authorization code for its own
  * user, on the same terms (and checked by the same rules) as a consent-page approval; the code
  * then exchanges at `POST /api/v1/auth/keys` like any other. Keyport has no app registry, so
- * `app_id` is `null`.
+ * `app_id` (an integer in OpenRouter's SDK) is `0`: no registered app.
  * @see https://openrouter.ai/docs/api-reference/o-auth/create-auth-keys-code
  */
 export function codeApiRoutes(deps: AppDeps) {
@@ -45,7 +48,7 @@ export function codeApiRoutes(deps: AppDeps) {
     );
     if ("message" in request) throw new KeyportError(400, request.message);
     const { code, createdAt } = await issueCode(deps, owner.userId, request);
-    return c.json({ data: { id: code, app_id: null, created_at: createdAt.toISOString() } });
+    return c.json({ data: { id: code, app_id: NO_APP, created_at: createdAt.toISOString() } });
   });
   return app;
 }
