@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { type AuthRequest, authRequestParams, parseAuthRequest } from "../domain/auth-request.js";
 import { withQuery } from "../domain/callback-policy.js";
-import { issueCode } from "../services/issue-code.js";
+import { issueCode, issueHeadlessCode } from "../services/issue-code.js";
 import { ConsentPage } from "../views/consent-page.js";
 import { consentStamp, shownLongEnough } from "../web/consent-stamp.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
@@ -45,8 +45,11 @@ export function authorizeRoutes(deps: AppDeps) {
     if (!shownLongEnough(c, deps, form)) {
       return showConsent(c, deps, request, user.email, TOO_SOON);
     }
+    if (!request.callback) {
+      const userCode = await issueHeadlessCode(deps, user.id, request);
+      return redirectToCode(c, deps, { code: userCode, keyLabel: request.keyLabel });
+    }
     const { code } = await issueCode(deps, user.id, request);
-    if (!request.callback) return redirectToCode(c, deps, { code, keyLabel: request.keyLabel });
     return c.redirect(withQuery(request.callback.url, { code, state: request.state }), 303);
   });
 

@@ -1,8 +1,14 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { mintKey } from "../domain/keys.js";
-import { isCodeChallengeMethod, verifyCodeVerifier } from "../domain/pkce.js";
+import {
+  codeChallengeOf,
+  isCodeChallengeMethod,
+  isPkceValue,
+  verifyCodeVerifier,
+} from "../domain/pkce.js";
 import { sha256Hex } from "../domain/secrets.js";
+import { MAX_USER_CODE_MISSES, normalizeUserCode, userCodeHash } from "../domain/user-code.js";
 import type { KeyTerms, StoredCode } from "../store/store.js";
 import { clientAddress } from "../web/client-address.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
@@ -49,8 +55,8 @@ export function exchangeRoutes(deps: AppDeps) {
     await limiter.hit(clientAddress(c, deps.config.trustProxy));
     const input = await readJson(c, exchangeBody);
     checkMethodName(input, deps.config.requireS256);
-    const codeHash = sha256Hex(input.code);
     const now = deps.clock();
+    const codeHash = await codeHashFor(deps, input, now);
     const minted = mintKey();
     const redeemed = await deps.store.redeemCode(codeHash, minted.hash, now, (code) => {
       const refusal = checkCode(code, input, now, deps.config.requireS256);
@@ -69,6 +75,28 @@ export function exchangeRoutes(deps: AppDeps) {
   });
 
   return app;
+}
+
+/**
+ * The hash of the code to redeem. A headless user code (`K7QD-9MXA`, typed loosely) stands for
+ * the code it was shown for, which then redeems like any code: only with its own verifier, a
+ * wrong one burning it. A user code that stands for nothing is a miss counted against the
+ * pending headless code of the verifier sent, which burns at the limit: someone who started the
+ * request can't guess the code its user was shown. On a 40-bit collision the code of the
+ * verifier's own request wins.
+ */
+async function codeHashFor(deps: AppDeps, input: ExchangeInput, now: Date): Promise<string> {
+  const userCode = normalizeUserCode(input.code);
+  if (userCode === undefined) return sha256Hex(input.code);
+  const verifier = input.code_verifier;
+  const challenge =
+    verifier !== undefined && isPkceValue(verifier) ? codeChallengeOf(verifier, "S256") : null;
+  const candidates = await deps.store.findUserCode(userCodeHash(userCode));
+  const found =
+    candidates.find((candidate) => candidate.codeChallenge === challenge) ?? candidates[0];
+  if (found) return found.codeHash;
+  if (challenge) await deps.store.countUserCodeMiss(challenge, now, MAX_USER_CODE_MISSES);
+  throw new KeyportError(403, INVALID_CODE);
 }
 
 function checkMethodName(input: ExchangeInput, requireS256: boolean): void {

@@ -131,8 +131,40 @@ export class KyselyStore implements Store {
         consumed_at: null,
         replayed_at: null,
         key_hash: null,
+        user_code_hash: code.userCodeHash ?? null,
       })
       .execute();
+  }
+
+  async findUserCode(
+    userCodeHash: string,
+  ): Promise<{ codeHash: string; codeChallenge: string | null }[]> {
+    const rows = await this.db
+      .selectFrom("codes")
+      .select(["code_hash", "code_challenge"])
+      .where("user_code_hash", "=", userCodeHash)
+      .execute();
+    return rows.map((row) => ({ codeHash: row.code_hash, codeChallenge: row.code_challenge }));
+  }
+
+  async countUserCodeMiss(codeChallenge: string, now: Date, maxMisses: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable("codes")
+      .set((eb) => ({
+        user_code_misses: eb("user_code_misses", "+", 1),
+        consumed_at: eb
+          .case()
+          .when("user_code_misses", ">=", maxMisses - 1)
+          .then(ms(now))
+          .else(null)
+          .end(),
+      }))
+      .where("code_challenge", "=", codeChallenge)
+      .where("user_code_hash", "is not", null)
+      .where("consumed_at", "is", null)
+      .where("expires_at", ">", ms(now))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   redeemCode<R>(

@@ -165,6 +165,27 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "2026-12-02-010-headless-user-codes": {
+    async up(db: Kysely<unknown>) {
+      // Headless consent shows a short user code; the exchange finds its code by it, and counts
+      // wrong ones against the code of the verifier that sent them.
+      await db.schema.alterTable("codes").addColumn("user_code_hash", "text").execute();
+      await db.schema
+        .alterTable("codes")
+        .addColumn("user_code_misses", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createIndex("codes_user_code_hash")
+        .on("codes")
+        .column("user_code_hash")
+        .execute();
+      await db.schema
+        .createIndex("codes_code_challenge")
+        .on("codes")
+        .column("code_challenge")
+        .execute();
+    },
+  },
 };
 
 /** Hands Kysely's migrator the migrations compiled into this build. */

@@ -35,6 +35,10 @@ export interface CodesTable {
   consumed_at: Millis | null;
   replayed_at: Millis | null;
   key_hash: string | null;
+  /** Headless codes: SHA-256 of the short user code shown in place of the code. */
+  user_code_hash: Generated<string | null>;
+  /** Wrong user codes sent with this code's verifier; the code burns at the limit. */
+  user_code_misses: Generated<number>;
 }
 
 /** API keys, by the SHA-256 of the key; credits in micro-credits. */

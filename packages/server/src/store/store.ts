@@ -29,6 +29,11 @@ export interface NewCode {
   readonly keyExpiresAt: Date | null;
   readonly createdAt: Date;
   readonly expiresAt: Date;
+  /**
+   * Headless codes only: the hash of the short user code the page shows in place of the code
+   * (see `domain/user-code.ts`).
+   */
+  readonly userCodeHash?: string | null;
 }
 
 /** A code as it was when it was consumed. */
@@ -228,6 +233,18 @@ export interface Store {
     now: Date,
     provesPossession: (code: StoredCode) => boolean,
   ): Promise<boolean>;
+
+  /**
+   * The codes (their hashes and challenges) a short user code was shown for, consumed or not:
+   * the exchange then redeems one like any code. Usually one; two only on a 40-bit collision.
+   */
+  findUserCode(userCodeHash: string): Promise<{ codeHash: string; codeChallenge: string | null }[]>;
+  /**
+   * Counts a wrong user code against the live headless code whose challenge is `codeChallenge`
+   * (the caller proved the verifier), in one UPDATE; at `maxMisses` the code is consumed, so no
+   * user code can redeem it any more. Returns whether such a code was found.
+   */
+  countUserCodeMiss(codeChallenge: string, now: Date, maxMisses: number): Promise<boolean>;
 
   findKey(hash: string): Promise<StoredKey | undefined>;
   /** Stores a key minted outside the code exchange. */
