@@ -12,7 +12,13 @@ import { nodeIncoming, nodeOutgoing } from "../web/node-request.js";
 import type { RateLimiter } from "../web/rate-limit.js";
 import { respond } from "../web/respond.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
-import { completionChars, errorChunk, usageChunk, withCost } from "./completion-shapes.js";
+import {
+  completionChars,
+  errorChunk,
+  usageChunk,
+  withCost,
+  withFingerprint,
+} from "./completion-shapes.js";
 import { fallbackRoutes } from "./cost-fields.js";
 import { echoResponse } from "./echo.js";
 import { generationCostMicros } from "./generation-cost.js";
@@ -107,7 +113,8 @@ export function chatCompletions(deps: ChatDeps) {
 
   async function routeOf(model: string): Promise<ModelRoute> {
     const route = catalog.known(model) ?? (await catalog.resolve(model));
-    if (!route) throw new KeyportError(503, `No upstream serves model ${model}`, {}, { model });
+    // As OpenRouter answers: a request naming no served model is the client's mistake, not worth retrying.
+    if (!route) throw new KeyportError(400, `${model} is not a valid model ID`, {}, { model });
     return route;
   }
 
@@ -183,7 +190,7 @@ export function chatCompletions(deps: ChatDeps) {
       console.error(`keyport: settling request ${call.id} failed`, error);
       charged = Math.min(cost(call, usage), call.reservation.micros);
     }
-    completion.usage = withCost(completion.usage, usage, charged);
+    completion.usage = withCost(withFingerprint(completion).usage, usage, charged);
     return respond(
       c,
       c.body(JSON.stringify(completion), 200, { "Content-Type": "application/json" }),
@@ -204,7 +211,7 @@ export function chatCompletions(deps: ChatDeps) {
       errorLine: (payload, head) => {
         const failure = streamedUpstreamError(identity, payload);
         console.error(`keyport: ${failure.message}: ${failure.detail}`);
-        return errorChunk(head, call.route, failure).trimEnd();
+        return errorChunk(head, call.route, call.id, failure).trimEnd();
       },
     });
     call.reservation.delivered = () => cost(call, events.usage());
@@ -216,7 +223,7 @@ export function chatCompletions(deps: ChatDeps) {
       errorEvent: (_status, failure) => {
         if (failure instanceof KeyportError && failure.detail)
           console.error(`keyport: ${failure.message}: ${failure.detail}`);
-        return errorChunk(events.head, call.route, failure);
+        return errorChunk(events.head, call.route, call.id, failure);
       },
       finish: async (end) => {
         release();
@@ -230,7 +237,7 @@ export function chatCompletions(deps: ChatDeps) {
         // After an error event the stream ends with it, as OpenRouter's do.
         return events.reported || events.upstreamError
           ? ""
-          : usageChunk(events.head, call.route, usage, chargedMicros);
+          : usageChunk(events.head, call.route, call.id, usage, chargedMicros);
       },
     });
     // Under `@hono/node-server` a plain reader object, elsewhere a web stream.

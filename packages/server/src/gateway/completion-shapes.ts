@@ -16,6 +16,15 @@ export function completionChars(completion: Record<string, unknown>): number {
   return chars;
 }
 
+/**
+ * A JSON completion as OpenRouter answers it: `system_fingerprint` is always present (its SDK
+ * requires the field), `null` when the upstream gave none.
+ */
+export function withFingerprint(completion: Record<string, unknown>): Record<string, unknown> {
+  if (completion.system_fingerprint === undefined) completion.system_fingerprint = null;
+  return completion;
+}
+
 /** The usage object the client gets: the upstream's, its `cost` what the key was charged. */
 export function withCost(
   original: unknown,
@@ -33,23 +42,36 @@ export function withCost(
   return { ...base, cost: fromMicros(charged) };
 }
 
-function chunkHead(head: StreamHead, route: ModelRoute) {
+/**
+ * The identity of a chunk Keyport writes itself: the upstream's first chunk's, each field only
+ * when it has the type OpenRouter's SDK requires, else the request's own (`requestId`, now, the
+ * route's model) — an upstream that fails before its first chunk gave none.
+ */
+function chunkHead(head: StreamHead, route: ModelRoute, requestId: string) {
   return {
-    id: head.id,
+    id: typeof head.id === "string" && head.id !== "" ? head.id : requestId,
     object: "chat.completion.chunk",
-    created: head.created ?? Math.floor(Date.now() / 1000),
-    model: head.model ?? route.upstreamModel,
+    created:
+      typeof head.created === "number" && Number.isSafeInteger(head.created)
+        ? head.created
+        : Math.floor(Date.now() / 1000),
+    model: typeof head.model === "string" && head.model !== "" ? head.model : route.upstreamModel,
   };
 }
 
 /** A mid-stream error in OpenRouter's chunk shape: `finish_reason: "error"` and `error`. */
-export function errorChunk(head: StreamHead, route: ModelRoute, failure: unknown): string {
+export function errorChunk(
+  head: StreamHead,
+  route: ModelRoute,
+  requestId: string,
+  failure: unknown,
+): string {
   const error =
     failure instanceof KeyportError
       ? { code: failure.status, message: failure.message }
       : { code: 502, message: "The upstream provider failed" };
   return `data: ${JSON.stringify({
-    ...chunkHead(head, route),
+    ...chunkHead(head, route, requestId),
     choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
     error,
   })}\n\n`;
@@ -59,11 +81,12 @@ export function errorChunk(head: StreamHead, route: ModelRoute, failure: unknown
 export function usageChunk(
   head: StreamHead,
   route: ModelRoute,
+  requestId: string,
   usage: TokenUsage,
   chargedMicros: number,
 ): string {
   return `data: ${JSON.stringify({
-    ...chunkHead(head, route),
+    ...chunkHead(head, route, requestId),
     choices: [],
     usage: {
       prompt_tokens: usage.promptTokens,

@@ -213,11 +213,11 @@ describe.each(dialects)("gateway streaming and errors ($name)", (dialect: Dialec
     );
   });
 
-  it("503 when no upstream serves the model", async () => {
+  it("400 when no upstream serves the model, in OpenRouter's words", async () => {
     await expectError(
       await chat(server, key, { model: "nobody/serves-this", messages: hi }),
-      503,
-      /nobody\/serves-this/,
+      400,
+      /^nobody\/serves-this is not a valid model ID$/,
     );
   });
 
