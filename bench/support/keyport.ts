@@ -80,7 +80,7 @@ export function startKeyport(
     process.execPath,
     [
       ...profile,
-      "packages/cli/bin/keyport.mjs",
+      "packages/cli/dev/keyport.mjs",
       "serve",
       "--port",
       String(port),

@@ -64,6 +64,8 @@ async function bundle(keyportUrl: string): Promise<Map<string, { type: string; b
     minify: true,
     write: false,
     outdir: "/",
+    // @keyport/client from its sources, as in the tests: no build step in the demo loop.
+    conditions: ["@keyport/source"],
     logLevel: "silent",
   });
   const files = new Map<string, { type: string; body: string }>();

@@ -1,9 +1,8 @@
 import type { parseArgs } from "node:util";
 import type { CommandIo } from "./io.js";
 
-/** One `keyport` subcommand: its help, its flags and what it does. */
+/** One `keyport` subcommand: its help, its flags and what it does (its summary is in catalog.ts). */
 export interface Command {
-  readonly summary: string;
   readonly usage: string;
   readonly options: NonNullable<Parameters<typeof parseArgs>[0]>["options"];
   run(

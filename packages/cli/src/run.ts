@@ -1,31 +1,11 @@
 import { parseArgs } from "node:util";
-import { ConfigError } from "@keyport/server";
-import type { Command } from "./command.js";
-import { demoCommand } from "./commands/demo.js";
-import { keysCommand } from "./commands/keys.js";
-import { loginCommand } from "./commands/login.js";
-import { logoutCommand } from "./commands/logout.js";
-import { requestsCommand } from "./commands/requests.js";
-import { serveCommand } from "./commands/serve.js";
-import { usersCommand } from "./commands/users.js";
-import { whoamiCommand } from "./commands/whoami.js";
+import { catalog } from "./catalog.js";
 import { type CommandIo, EXIT, UsageError } from "./io.js";
 import { terminalText } from "./terminal-text.js";
 
-const commands: Record<string, Command> = {
-  serve: serveCommand,
-  users: usersCommand,
-  keys: keysCommand,
-  requests: requestsCommand,
-  demo: demoCommand,
-  login: loginCommand,
-  whoami: whoamiCommand,
-  logout: logoutCommand,
-};
-
 function mainHelp(): string {
-  const rows = Object.entries(commands).map(
-    ([name, command]) => `  ${name.padEnd(8)} ${command.summary}`,
+  const rows = Object.entries(catalog).map(
+    ([name, entry]) => `  ${name.padEnd(8)} ${entry.summary}`,
   );
   return [
     "Usage: keyport <command> [options]",
@@ -47,12 +27,13 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     io.stdout.write(mainHelp());
     return name ? EXIT.ok : EXIT.usage;
   }
-  const command = commands[name];
-  if (!command) {
+  const entry = Object.hasOwn(catalog, name) ? catalog[name] : undefined;
+  if (!entry) {
     io.stderr.write(`keyport: unknown command "${name}". Run \`keyport --help\` for the list.\n`);
     return EXIT.usage;
   }
   try {
+    const command = await entry.load();
     const parsed = parseArgs({
       args: rest,
       options: { ...command.options, help: { type: "boolean", short: "h" } },
@@ -65,7 +46,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     }
     return await command.run(parsed, io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || isParseArgsError(error)) {
+    if (error instanceof UsageError || isConfigError(error) || isParseArgsError(error)) {
       io.stderr.write(`keyport ${name}: ${terminalText((error as Error).message)}\n`);
       return EXIT.usage;
     }
@@ -80,4 +61,9 @@ function isParseArgsError(error: unknown): boolean {
   return (
     error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")
   );
+}
+
+/** The server's ConfigError, told by name so that the CLI need not load the server to check. */
+function isConfigError(error: unknown): boolean {
+  return error instanceof Error && error.name === "ConfigError";
 }

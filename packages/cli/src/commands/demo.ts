@@ -6,7 +6,6 @@ import { untilSignal } from "./signals.js";
 
 /** `keyport demo` (what `npm start` runs): the server plus the example app on its own origin. */
 export const demoCommand: Command = {
-  summary: "run the server and the example third-party app (what `npm start` runs)",
   usage: `Usage: keyport demo [options] [--app-port 8788]
 
 Runs Keyport (as \`keyport serve\`) and the example app from examples/web-app on

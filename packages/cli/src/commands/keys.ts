@@ -34,7 +34,6 @@ const HASH = /^[0-9a-f]{64}$/;
 
 /** `keyport keys`: management keys, listing and revocation for operators. */
 export const keysCommand: Command = {
-  summary: "administer keys (keys create-management|list|revoke)",
   usage: USAGE,
   options: {
     email: { type: "string" },

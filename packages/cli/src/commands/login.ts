@@ -22,7 +22,6 @@ import { terminalText } from "../terminal-text.js";
 
 /** `keyport login`: one-click API key through the browser (or a pasted code), then saved. */
 export const loginCommand: Command = {
-  summary: "get an API key in your browser and save it (--headless over SSH)",
   usage: `Usage: keyport login [--base-url URL] [--headless] [--label TEXT] [--limit N] [--print]
 
 Opens the consent page in your browser and waits on 127.0.0.1 for the answer

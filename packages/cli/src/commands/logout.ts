@@ -11,7 +11,6 @@ import { EXIT, UsageError } from "../io.js";
 
 /** `keyport logout`: forgets the saved key for a server (the key itself stays valid). */
 export const logoutCommand: Command = {
-  summary: "forget the saved key",
   usage: `Usage: keyport logout [--base-url URL]
 
 Removes the key \`keyport login\` saved for this server from the credentials

@@ -19,7 +19,6 @@ Options:
 
 /** `keyport requests overruns`: what upstreams billed past the reservations, for operators. */
 export const requestsCommand: Command = {
-  summary: "inspect metered requests (requests overruns)",
   usage: USAGE,
   options: {
     limit: { type: "string" },

@@ -6,7 +6,6 @@ import { untilSignal } from "./signals.js";
 
 /** `keyport serve`: runs the server until SIGINT or SIGTERM. */
 export const serveCommand: Command = {
-  summary: "run the Keyport server",
   usage: `Usage: keyport serve [options]
 
 Runs the authorization server, key API and pages. Migrations run at start;

@@ -11,7 +11,6 @@ import { EXIT, readAll, UsageError } from "../io.js";
 
 /** `keyport users create`: accounts for closed sign-up installs and automation. */
 export const usersCommand: Command = {
-  summary: "manage accounts (users create --email EMAIL --password-stdin)",
   usage: `Usage: keyport users create --email EMAIL --password-stdin [--database PATH|URL]
 
 Creates an account. The password is read from standard input (one line).

@@ -14,7 +14,6 @@ import { terminalText } from "../terminal-text.js";
 
 /** `keyport whoami`: the saved key's label, usage, limit and expiry, as the server reports them. */
 export const whoamiCommand: Command = {
-  summary: "show the saved key's label, usage, limit and expiry",
   usage: `Usage: keyport whoami [--base-url URL]
 
 Asks the server about the key \`keyport login\` saved (GET /api/v1/key) and shows

@@ -79,7 +79,7 @@ function watch(
   };
 }
 
-/** `node bin/keyport.mjs ...args` with stdin left open for the code, and exactly `env` (+PATH). */
+/** `node dev/keyport.mjs ...args` with stdin left open for the code, and exactly `env` (+PATH). */
 export function spawnLogin(
   args: string[],
   env: Record<string, string>,

@@ -4,8 +4,8 @@ import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runCommand } from "../../src/run.js";
 
-/** The real executable, as `npx keyport` runs it. */
-export const BIN = fileURLToPath(new URL("../../bin/keyport.mjs", import.meta.url));
+/** The CLI run from its sources (dev/keyport.mjs), as `npm start` runs it; test/installed covers the built bin. */
+export const BIN = fileURLToPath(new URL("../../dev/keyport.mjs", import.meta.url));
 
 interface Finished {
   readonly code: number | null;
@@ -22,7 +22,7 @@ export interface Child {
   readonly exited: Promise<Finished>;
 }
 
-/** Spawns `node bin/keyport.mjs ...args` with exactly the given environment (plus PATH). */
+/** Spawns `node dev/keyport.mjs ...args` with exactly the given environment (plus PATH). */
 export function spawnCli(
   args: string[],
   options: { env?: Record<string, string>; stdin?: string } = {},
