@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ChatResult, ChatStreamChunk } from "@openrouter/sdk/models";
 import { ChatResult$inboundSchema, ChatStreamChunk$inboundSchema } from "@openrouter/sdk/models";
 import { BadRequestResponseError } from "@openrouter/sdk/models/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,6 +27,21 @@ async function errorFirstUpstream(): Promise<Server> {
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return server;
+}
+
+/** The SDK's answer to a request that did not stream (its type is a union of both kinds). */
+function whole(answer: ChatResult | AsyncIterable<ChatStreamChunk>): ChatResult {
+  if (Symbol.asyncIterator in answer) throw new Error("a stream where a completion was expected");
+  return answer;
+}
+
+/** The SDK's answer to a streamed request. */
+function streamed(
+  answer: ChatResult | AsyncIterable<ChatStreamChunk>,
+): AsyncIterable<ChatStreamChunk> {
+  if (!(Symbol.asyncIterator in answer))
+    throw new Error("a completion where a stream was expected");
+  return answer;
 }
 
 /** The `data:` events of an SSE body, parsed. */
@@ -69,9 +85,11 @@ describe("chat completions against @openrouter/sdk", () => {
   });
 
   it("a JSON completion parses in the SDK, system_fingerprint present", async () => {
-    const result = await openRouterSdk(server, key).chat.send({
-      chatRequest: { model: "keyport/echo", messages: hi },
-    });
+    const result = whole(
+      await openRouterSdk(server, key).chat.send({
+        chatRequest: { model: "keyport/echo", messages: hi },
+      }),
+    );
     expect(result.choices[0]?.message.content).toBe("hello there");
     expect(result.systemFingerprint).toBeNull();
     const raw = await (await chat(server, key, { model: "fake/chat", messages: hi })).json();
@@ -80,9 +98,11 @@ describe("chat completions against @openrouter/sdk", () => {
   });
 
   it("a stream parses chunk by chunk in the SDK, usage last", async () => {
-    const stream = await openRouterSdk(server, key).chat.send({
-      chatRequest: { model: "keyport/echo", messages: hi, stream: true },
-    });
+    const stream = streamed(
+      await openRouterSdk(server, key).chat.send({
+        chatRequest: { model: "keyport/echo", messages: hi, stream: true },
+      }),
+    );
     let text = "";
     let cost: number | null | undefined;
     for await (const chunk of stream) {
@@ -94,9 +114,11 @@ describe("chat completions against @openrouter/sdk", () => {
   });
 
   it("a mid-stream upstream error is a chunk in OpenRouter's shape, its text withheld", async () => {
-    const stream = await openRouterSdk(server, key).chat.send({
-      chatRequest: { model: "fake/leaky", messages: hi, stream: true },
-    });
+    const stream = streamed(
+      await openRouterSdk(server, key).chat.send({
+        chatRequest: { model: "fake/leaky", messages: hi, stream: true },
+      }),
+    );
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     const last = chunks.at(-1);
