@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { exchangeCode, getKeyInfo } from "@keyport/client";
+import { exchangeCode, getKeyInfo, UnauthorizedError } from "@keyport/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { launchChromium } from "./support/chromium.js";
@@ -63,6 +63,25 @@ describe("the demo app in real Chromium", () => {
       .poll(() => page.locator("#key-label").textContent(), { timeout: 10_000 })
       .toBe("Demo chat app");
     expect(await page.locator("#status").getAttribute("class")).not.toBe("error");
+
+    // Disconnect revokes the key on the server (DELETE /api/v1/key): it stops working at once.
+    const key = (await page.evaluate(() => localStorage.getItem("demo-app:key"))) ?? "";
+    expect((await getKeyInfo({ baseUrl: stack.keyportUrl, key })).label).toBe("Demo chat app");
+    await page.getByRole("button", { name: "Disconnect" }).click();
+    await expect
+      .poll(() => page.locator("#status").textContent(), { timeout: 10_000 })
+      .toBe("Disconnected: the key is revoked.");
+    await page.locator("#signed-in").waitFor({ state: "hidden" });
+    expect(await page.evaluate(() => localStorage.getItem("demo-app:key"))).toBeNull();
+    await expect(getKeyInfo({ baseUrl: stack.keyportUrl, key })).rejects.toBeInstanceOf(
+      UnauthorizedError,
+    );
+    const chat = await fetch(`${stack.keyportUrl}/api/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "keyport/echo", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(chat.status).toBe(401);
   });
 
   it("reports a denied consent and holds no key", async () => {
@@ -113,8 +132,14 @@ describe("the demo app in real Chromium", () => {
     await page.getByRole("button", { name: "Authorize" }).click();
 
     const code = (await page.getByTestId("code").textContent())?.trim() ?? "";
-    expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const { key } = await exchangeCode({ baseUrl: stack.keyportUrl, code, codeVerifier: verifier });
+    // A short user code, as `gh` shows, typed back loosely.
+    expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
+    const typed = code.toLowerCase().replace("-", " ");
+    const { key } = await exchangeCode({
+      baseUrl: stack.keyportUrl,
+      code: typed,
+      codeVerifier: verifier,
+    });
     expect((await getKeyInfo({ baseUrl: stack.keyportUrl, key })).label).toBe("My terminal");
   });
 

@@ -1,8 +1,10 @@
 // The demo app's browser code: only the public API of @keyport/client/browser.
 import {
   completeSignIn,
+  disconnect,
   getKeyInfo,
   KeyportError,
+  RevocationUnsupportedError,
   signInWithPopup,
   startSignIn,
 } from "@keyport/client/browser";
@@ -67,11 +69,27 @@ byId("chat").addEventListener("submit", (event) => {
     .catch((error) => showStatus(explain(error), true));
 });
 
-byId("disconnect").addEventListener("click", () => {
+function forgetKey(message: string) {
   localStorage.removeItem(STORAGE_KEY);
   byId("signed-out").hidden = false;
   byId("signed-in").hidden = true;
-  showStatus("Disconnected.");
+  showStatus(message);
+}
+
+// Disconnect revokes the key on the server first, so it stops working, then forgets it. A
+// server without DELETE /api/v1/key (OpenRouter) leaves it working: the user is told so.
+byId("disconnect").addEventListener("click", () => {
+  const key = localStorage.getItem(STORAGE_KEY);
+  if (!key) return forgetKey("Disconnected.");
+  disconnect({ baseUrl, key })
+    .then(() => forgetKey("Disconnected: the key is revoked."))
+    .catch((error) => {
+      if (error instanceof RevocationUnsupportedError) {
+        forgetKey("Forgotten here, but the key still works: revoke it in your key settings.");
+      } else {
+        showStatus(`Could not disconnect (${explain(error)}). Try again.`, true);
+      }
+    });
 });
 
 try {

@@ -215,3 +215,19 @@ export class StateMismatchError extends KeyportError {
 export class TimeoutError extends KeyportError {
   override name = "TimeoutError";
 }
+
+/**
+ * The server cannot revoke a key at the app's request: `DELETE /api/v1/key` is a Keyport
+ * extension, which OpenRouter does not have (it answers `404` or `405`). The key still works;
+ * the user revokes it in the server's key settings.
+ *
+ * @example
+ * ```ts
+ * await disconnect({ key }).catch((e) => {
+ *   if (e instanceof RevocationUnsupportedError) alert("Revoke the key in your key settings");
+ * });
+ * ```
+ */
+export class RevocationUnsupportedError extends KeyportError {
+  override name = "RevocationUnsupportedError";
+}

@@ -17,6 +17,7 @@ export {
   type UsageLimitType,
 } from "./authorize.js";
 export { OPENROUTER_BASE_URL } from "./base-url.js";
+export { type DisconnectOptions, disconnect } from "./disconnect.js";
 export {
   AccessDeniedError,
   CodeExpiredError,
@@ -29,6 +30,7 @@ export {
   NetworkError,
   ProtocolError,
   RateLimitedError,
+  RevocationUnsupportedError,
   ServerError,
   StateMismatchError,
   TimeoutError,
