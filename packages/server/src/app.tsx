@@ -22,6 +22,36 @@ import { browserSession } from "./web/session.js";
 import { answerStorageFault } from "./web/storage-unavailable.js";
 
 /**
+ * Request headers a page on another origin may send to `/api/*`: the bearer key and JSON, the
+ * `x-stainless-*` headers openai-node sends on every call, and OpenRouter's app attribution
+ * headers its own SDK sends. Listed rather than reflected: the API takes bearer keys, never
+ * cookies (no credentials are allowed), but an explicit list keeps what pages may send known.
+ */
+const API_REQUEST_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "HTTP-Referer",
+  "X-Title",
+  "X-OpenRouter-Title",
+  "X-OpenRouter-Categories",
+  "X-OpenRouter-Metadata",
+  "Idempotency-Key",
+  ...[
+    "arch",
+    "custom-poll-interval",
+    "helper-method",
+    "lang",
+    "os",
+    "package-version",
+    "poll-helper",
+    "retry-count",
+    "runtime",
+    "runtime-version",
+    "timeout",
+  ].map((name) => `X-Stainless-${name}`),
+];
+
+/**
  * Builds the Keyport HTTP application: pages, the PKCE exchange, the key API and the gateway.
  * @example
  * const app = createApp({ config, store, clock: systemClock, secret });
@@ -39,7 +69,12 @@ export function createApp(deps: AppDeps) {
 
   app.use(
     "/api/*",
-    cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type"], maxAge: 86_400 }),
+    cors({
+      origin: "*",
+      allowHeaders: API_REQUEST_HEADERS,
+      exposeHeaders: ["X-Request-Id", "Retry-After"],
+      maxAge: 86_400,
+    }),
   );
   app.route("/", exchangeRoutes(deps));
   app.route("/", keyApiRoutes(deps));
