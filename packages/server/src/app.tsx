@@ -10,6 +10,7 @@ import { exchangeRoutes } from "./http/exchange.js";
 import { headlessResultRoutes } from "./http/headless-result.js";
 import { keyApiRoutes } from "./http/key-api.js";
 import { keysApiRoutes } from "./http/keys-api.js";
+import { usageApiRoutes } from "./http/usage-api.js";
 import { ErrorPage } from "./views/account-pages.js";
 import { CONSENT_SCRIPT_SOURCE } from "./views/consent-script.js";
 import { STYLESHEET } from "./views/styles.js";
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", keyApiRoutes(deps));
   app.route("/", keysApiRoutes(deps));
   app.route("/", codeApiRoutes(deps));
+  app.route("/", usageApiRoutes(deps));
   app.route("/", gatewayRoutes(deps));
 
   const pages = new Hono<AppEnv>();

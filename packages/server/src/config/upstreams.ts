@@ -47,6 +47,7 @@ const upstreamSchema = z.strictObject({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
     .optional(),
   generationLookup: z.boolean().default(false),
+  kind: z.enum(["openrouter", "openai"]).optional(),
   models: z.union([z.literal("discover"), z.array(modelSchema).min(1)]),
 });
 
@@ -83,6 +84,12 @@ export interface UpstreamConfig {
    * stream the client cut short is billed that figure rather than its whole reservation.
    */
   readonly generationLookup: boolean;
+  /**
+   * The upstream is OpenRouter (`"kind": "openrouter"`, the default for an `openrouter.ai` base
+   * URL): it gets `provider` preferences and the app's attribution headers; other upstreams
+   * (`"kind": "openai"`) get neither.
+   */
+  readonly openRouter: boolean;
   /** Listed models, or `"discover"`: ask the upstream's `GET /models` at start-up. */
   readonly models: readonly UpstreamModelConfig[] | "discover";
 }
@@ -162,6 +169,10 @@ export function loadUpstreams(
         baseUrl: upstream.baseUrl,
         apiKey,
         generationLookup: upstream.generationLookup,
+        openRouter:
+          upstream.kind === undefined
+            ? new URL(upstream.baseUrl).hostname.endsWith("openrouter.ai")
+            : upstream.kind === "openrouter",
         models,
       });
     }),

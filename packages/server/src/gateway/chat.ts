@@ -3,7 +3,7 @@ import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { Context } from "hono";
 import { fromMicros } from "../domain/credits.js";
-import type { StoredKey } from "../store/store.js";
+import type { RequestDetails, StoredKey } from "../store/store.js";
 import { bodyTooLarge, declaresTooLarge, readBody } from "../web/body.js";
 import type { AppDeps } from "../web/context.js";
 import { KeyportError } from "../web/errors.js";
@@ -11,6 +11,7 @@ import { authenticateKey } from "../web/key-auth.js";
 import { nodeIncoming, nodeOutgoing } from "../web/node-request.js";
 import type { RateLimiter } from "../web/rate-limit.js";
 import { respond } from "../web/respond.js";
+import { type Attribution, attributionHeaders, attributionOf } from "./attribution.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
 import {
   completionChars,
@@ -31,9 +32,6 @@ import { SseUsage } from "./sse-usage.js";
 import { callUpstream, readText, UpstreamCall } from "./upstream-call.js";
 import { type FailedCall, streamedUpstreamError } from "./upstream-errors.js";
 
-/** Headers an app may send for OpenRouter's app attribution; passed on to upstreams. */
-const PASSED_HEADERS = ["http-referer", "x-title"] as const;
-
 /** What the chat-completions handler is built from. */
 export interface ChatDeps {
   readonly app: AppDeps;
@@ -53,6 +51,9 @@ interface Call {
   readonly plan: RequestPlan;
   readonly reservation: Reservation;
   readonly bodyBytes: number;
+  readonly attribution: Attribution;
+  /** Until the upstream's answer began, once it did. */
+  latencyMs?: number;
 }
 
 /**
@@ -84,14 +85,16 @@ export function chatCompletions(deps: ChatDeps) {
       const fallbacks = await fallbackRoutes(catalog, route, request.models);
       const bodyBytes = Buffer.byteLength(raw);
       const plan = planRequest(route, request, bodyBytes, key, gateway, fallbacks);
+      const attribution = attributionOf(c);
       const reservation = await meter.reserve(key, {
         id,
         micros: plan.reserveMicros,
         model: route.id,
         upstream: route.upstreamName,
         streamed: request.stream === true,
+        details: { apiType: "completions", ...attribution },
       });
-      const call: Call = { id, key, request, route, plan, reservation, bodyBytes };
+      const call: Call = { id, key, request, route, plan, reservation, bodyBytes, attribution };
       if (request.stream === true) {
         const response = await relayStream(c, call, release);
         relaying = true;
@@ -120,16 +123,17 @@ export function chatCompletions(deps: ChatDeps) {
 
   /** Starts the upstream call; a refusal settles at no cost and is thrown. */
   async function startCall(
-    c: Context,
     call: Call,
     client: AbortSignal | ServerResponse | undefined,
   ): Promise<{ upstream: UpstreamCall; response: Readable }> {
     const { route, plan, request } = call;
     const identity: FailedCall = { requestId: call.id, upstreamName: route.upstreamName };
     const upstream = new UpstreamCall(identity, gateway.upstreamTimeoutMs, client);
+    const started = performance.now();
     try {
+      const headers = route.upstream?.openRouter ? attributionHeaders(call.attribution) : {};
       const response = route.upstream
-        ? await callUpstream(route, JSON.stringify(plan.upstreamBody), upstream, passedHeaders(c))
+        ? await callUpstream(route, JSON.stringify(plan.upstreamBody), upstream, headers)
         : echoResponse(
             {
               messages: request.messages,
@@ -139,6 +143,7 @@ export function chatCompletions(deps: ChatDeps) {
             gateway.echoDelayMs,
             upstream.signal,
           );
+      call.latencyMs = Math.round(performance.now() - started);
       return { upstream, response };
     } catch (error) {
       upstream.dispose();
@@ -158,7 +163,7 @@ export function chatCompletions(deps: ChatDeps) {
    */
   async function answerJson(c: Context, call: Call): Promise<Response> {
     const outgoing = nodeOutgoing(c);
-    const { upstream, response } = await startCall(c, call, undefined);
+    const { upstream, response } = await startCall(call, undefined);
     let completion: Record<string, unknown>;
     try {
       completion = await readCompletion(response, upstream);
@@ -181,7 +186,12 @@ export function chatCompletions(deps: ChatDeps) {
       // A lone request on SQLite answers before its settle, which commits right after.
       charged = (
         await call.reservation.settle(
-          { status: left ? 499 : 200, usage, costMicros: cost(call, usage) },
+          {
+            status: left ? 499 : 200,
+            usage,
+            costMicros: cost(call, usage),
+            details: jsonDetails(call, completion),
+          },
           { answerFirst: !left },
         )
       ).chargedMicros;
@@ -203,7 +213,7 @@ export function chatCompletions(deps: ChatDeps) {
    */
   async function relayStream(c: Context, call: Call, release: () => void): Promise<Response> {
     const outgoing = nodeOutgoing(c);
-    const { upstream, response } = await startCall(c, call, outgoing ?? c.req.raw.signal);
+    const { upstream, response } = await startCall(call, outgoing ?? c.req.raw.signal);
     const identity = upstream.identity;
     const events = new SseUsage({
       promptBytes: call.bodyBytes,
@@ -233,6 +243,12 @@ export function chatCompletions(deps: ChatDeps) {
           status: end.status,
           usage,
           costMicros,
+          details: {
+            completionId: typeof events.head.id === "string" ? events.head.id.slice(0, 200) : null,
+            finishReason:
+              end.status === 200 ? (events.finishReason ?? null) : end.clientLeft ? null : "error",
+            latencyMs: call.latencyMs ?? null,
+          },
         });
         // After an error event the stream ends with it, as OpenRouter's do.
         return events.reported || events.upstreamError
@@ -288,21 +304,24 @@ function cost(call: Call, usage: TokenUsage): number {
   return costMicros(call.plan.prices, usage, call.plan.feesMicros);
 }
 
+/** What a JSON completion tells for its request record: its id, finish reason and latency. */
+function jsonDetails(call: Call, completion: Record<string, unknown>): Partial<RequestDetails> {
+  const choices = completion.choices;
+  const first = Array.isArray(choices) ? (choices[0] as { finish_reason?: unknown }) : undefined;
+  const reason = first?.finish_reason;
+  return {
+    completionId: typeof completion.id === "string" ? completion.id.slice(0, 200) : null,
+    finishReason: typeof reason === "string" ? reason.slice(0, 40) : null,
+    latencyMs: call.latencyMs ?? null,
+  };
+}
+
 const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, estimated: false };
 
 /** Whether the client hung up before its answer was sent. */
 function clientLeft(c: Context, outgoing: ServerResponse | undefined): boolean {
   if (outgoing) return outgoing.destroyed || outgoing.socket?.destroyed === true;
   return c.req.raw.signal.aborted;
-}
-
-function passedHeaders(c: Context): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const name of PASSED_HEADERS) {
-    const value = c.req.header(name);
-    if (value) headers[name] = value;
-  }
-  return headers;
 }
 
 async function readCompletion(

@@ -3,6 +3,9 @@ import { estimateUsage, readUsage, type TokenUsage } from "./pricing.js";
 /** Lines that may carry billed completion text (content, reasoning, tool calls, refusals). */
 const COUNTED = /"(content|reasoning|reasoning_content|arguments|refusal)"/;
 
+/** A streamed finish reason, read without parsing the chunk. */
+const FINISH_REASON = /"finish_reason":"([A-Za-z0-9_-]{1,40})"/;
+
 /** Content lines kept unparsed at most (characters) before they are counted anyway. */
 const MAX_DEFERRED_CHARS = 256 * 1024;
 
@@ -39,6 +42,8 @@ export class SseUsage {
   head: StreamHead = {};
   /** The upstream sent an error event. */
   upstreamError = false;
+  /** The last `finish_reason` the upstream streamed (for the request record). */
+  finishReason: string | undefined;
   private pending = "";
   private contentChars = 0;
   private contentChunks = 0;
@@ -90,6 +95,8 @@ export class SseUsage {
       this.droppedDone = true;
       return undefined;
     }
+    if (payload.includes('"finish_reason":"'))
+      this.finishReason = FINISH_REASON.exec(payload)?.[1] ?? this.finishReason;
     // Plain content chunks pass unparsed (parsing every line showed in profiles); anything that
     // may carry usage or an error — even spelled with escapes — is parsed, and so is the first
     // chunk, for the id a synthesized chunk reuses. Content is counted later, if it is needed.

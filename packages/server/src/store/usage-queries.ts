@@ -42,7 +42,8 @@ export class UsageQueries {
 
   /** The account's requests per UTC day and model, oldest day first. */
   async activity(userId: string, filter: ActivityFilter): Promise<ActivityRow[]> {
-    const day = sql<number>`(requests.created_at / ${DAY_MS})`;
+    // A literal, so the select and the GROUP BY are one expression (and integer division).
+    const day = sql<number>`(requests.created_at / ${sql.lit(DAY_MS)})`;
     let query = this.db
       .selectFrom("requests")
       .innerJoin("keys", "keys.hash", "requests.key_hash")
