@@ -8,6 +8,7 @@ import { authorizeRoutes } from "./http/authorize.js";
 import { codeApiRoutes } from "./http/code-api.js";
 import { exchangeRoutes } from "./http/exchange.js";
 import { headlessResultRoutes } from "./http/headless-result.js";
+import { healthRoutes } from "./http/health.js";
 import { keyApiRoutes } from "./http/key-api.js";
 import { keysApiRoutes } from "./http/keys-api.js";
 import { usageApiRoutes } from "./http/usage-api.js";
@@ -62,7 +63,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.use(securityHeaders({ scriptSources: [CONSENT_SCRIPT_SOURCE] }));
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.route("/", healthRoutes(deps));
   app.get("/assets/keyport.css", (c) => {
     c.header("Cache-Control", "public, max-age=3600");
     return c.body(STYLESHEET, 200, { "Content-Type": "text/css; charset=utf-8" });

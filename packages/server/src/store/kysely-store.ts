@@ -368,6 +368,10 @@ export class KyselyStore implements Store {
     return row.value;
   }
 
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
   async close(): Promise<void> {
     await this.gateway.whenSettled(SETTLE_ON_CLOSE_MS);
     await this.group.drain();

@@ -322,5 +322,8 @@ export interface Store {
   /** Reads a named server secret, creating it with `create()` the first time (first writer wins). */
   secret(name: string, create: () => string): Promise<string>;
 
+  /** Runs the cheapest query there is; rejects when the database does not answer. */
+  ping(): Promise<void>;
+
   close(): Promise<void>;
 }
