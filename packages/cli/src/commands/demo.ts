@@ -1,6 +1,8 @@
+import type { RunningWebApp } from "@keyport/example-web-app";
 import { parseConfig, startServer } from "@keyport/server";
 import type { Command } from "../command.js";
 import { EXIT } from "../io.js";
+import { addressInUse } from "./address-in-use.js";
 import { configInput, serverOptions, serverOptionsHelp } from "./server-options.js";
 import { untilSignal } from "./signals.js";
 
@@ -17,12 +19,21 @@ ${serverOptionsHelp}  --app-port N        the example app's port (default 8788)
   options: { ...serverOptions, "app-port": { type: "string" } },
   async run({ values }, io) {
     const config = parseConfig(configInput(values), io.env);
-    const server = await startServer(config);
-    const { startWebApp } = await import("@keyport/example-web-app");
-    const app = await startWebApp({
-      port: Number(values["app-port"] ?? 8788),
-      keyportUrl: config.publicUrl,
+    const server = await startServer(config).catch((error: unknown) => {
+      throw addressInUse(error, "Keyport", "--port (KEYPORT_PORT)");
     });
+    let app: RunningWebApp;
+    try {
+      const { startWebApp } = await import("@keyport/example-web-app");
+      app = await startWebApp({
+        port: Number(values["app-port"] ?? 8788),
+        keyportUrl: config.publicUrl,
+      });
+    } catch (error) {
+      // Left listening, Keyport would keep the process alive after the error.
+      await server.close();
+      throw addressInUse(error, "The example app", "--app-port");
+    }
     io.stderr.write(
       `Keyport listening on ${config.publicUrl}\nExample app on ${app.url}: open it and click "Connect with Keyport"\n`,
     );

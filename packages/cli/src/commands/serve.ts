@@ -1,6 +1,7 @@
 import { parseConfig, startServer } from "@keyport/server";
 import type { Command } from "../command.js";
 import { EXIT } from "../io.js";
+import { addressInUse } from "./address-in-use.js";
 import { configInput, serverOptions, serverOptionsHelp } from "./server-options.js";
 import { untilSignal } from "./signals.js";
 
@@ -16,7 +17,9 @@ ${serverOptionsHelp}`,
   options: serverOptions,
   async run({ values }, io) {
     const config = parseConfig(configInput(values), io.env);
-    const server = await startServer(config);
+    const server = await startServer(config).catch((error: unknown) => {
+      throw addressInUse(error, "Keyport", "--port (KEYPORT_PORT)");
+    });
     io.stderr.write(`Keyport listening on ${server.url} (public URL ${config.publicUrl})\n`);
     const signal = await untilSignal();
     io.stderr.write(`Received ${signal}; finishing in-flight requests\n`);

@@ -1,0 +1,16 @@
+import { UsageError } from "../io.js";
+
+/**
+ * Turns Node's `EADDRINUSE` from a listen into a one-line message that names what wanted the
+ * port and the flag that moves it; any other error is returned unchanged.
+ * @example
+ * await startServer(config).catch((error) => { throw addressInUse(error, "Keyport", "--port"); });
+ */
+export function addressInUse(error: unknown, what: string, flag: string): unknown {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== "EADDRINUSE") return error;
+  const { address, port } = error as { address?: string; port?: number };
+  const where = address ? `${address.includes(":") ? `[${address}]` : address}:${port}` : port;
+  return new UsageError(
+    `${what} cannot listen on ${where}: the port is already in use (is another instance running?). Choose another with ${flag}.`,
+  );
+}
