@@ -1,20 +1,19 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./arguments.js";
 import { catalog } from "./catalog.js";
+import { columns } from "./help.js";
 import { type CommandIo, EXIT, UsageError } from "./io.js";
+import { didYouMean } from "./suggest.js";
 import { terminalText } from "./terminal-text.js";
 
 function mainHelp(): string {
-  const rows = Object.entries(catalog).map(
-    ([name, entry]) => `  ${name.padEnd(8)} ${entry.summary}`,
-  );
+  const rows = columns(Object.entries(catalog).map(([name, entry]) => [name, entry.summary]));
   return [
     "Usage: keyport <command> [options]",
     "",
     "One-click API keys through OAuth PKCE, compatible with OpenRouter.",
     "",
     "Commands:",
-    ...rows,
-    "",
+    rows,
     "Run `keyport <command> --help` for a command's options.",
     "",
   ].join("\n");
@@ -29,17 +28,16 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
   }
   const entry = Object.hasOwn(catalog, name) ? catalog[name] : undefined;
   if (!entry) {
-    io.stderr.write(`keyport: unknown command "${name}". Run \`keyport --help\` for the list.\n`);
+    // The typed word is echoed back: printed as plain text.
+    const hint = didYouMean(name, Object.keys(catalog), (known) => `"${known}"`);
+    io.stderr.write(
+      `keyport: unknown command "${terminalText(name)}".${hint} Run \`keyport --help\` for the list.\n`,
+    );
     return EXIT.usage;
   }
   try {
     const command = await entry.load();
-    const parsed = parseArgs({
-      args: rest,
-      options: { ...command.options, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-    });
+    const parsed = parseCommandLine(name, command, rest);
     if (parsed.values.help) {
       io.stdout.write(command.usage);
       return EXIT.ok;

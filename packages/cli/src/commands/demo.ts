@@ -1,9 +1,10 @@
 import type { RunningWebApp } from "@keyport/example-web-app";
 import { parseConfig, startServer } from "@keyport/server";
 import type { Command } from "../command.js";
+import { columns } from "../help.js";
 import { EXIT } from "../io.js";
 import { addressInUse } from "./address-in-use.js";
-import { configInput, serverOptions, serverOptionsHelp } from "./server-options.js";
+import { configInput, serverOptions, serverOptionsRows } from "./server-options.js";
 import { untilSignal } from "./signals.js";
 
 /** `keyport demo` (what `npm start` runs): the server plus the example app on its own origin. */
@@ -14,8 +15,7 @@ Runs Keyport (as \`keyport serve\`) and the example app from examples/web-app on
 its own origin, so you can click "Connect with Keyport" and watch the whole flow.
 
 Options:
-${serverOptionsHelp}  --app-port N        the example app's port (default 8788)
-`,
+${columns([...serverOptionsRows, ["--app-port N", "the example app's port (default 8788)"]])}`,
   options: { ...serverOptions, "app-port": { type: "string" } },
   async run({ values }, io) {
     const config = parseConfig(configInput(values), io.env);

@@ -8,6 +8,7 @@ import {
   systemClock,
 } from "@keyport/server";
 import type { Command } from "../command.js";
+import { columns } from "../help.js";
 import type { CommandIo } from "../io.js";
 import { EXIT, UsageError } from "../io.js";
 import { terminalText } from "../terminal-text.js";
@@ -18,23 +19,28 @@ const USAGE = `Usage: keyport keys create-management --email EMAIL [--name TEXT]
 
 Administers keys directly in the database (no server needed).
 
-  create-management   mints a management key for the account and prints it once; it
-                      authenticates /api/v1/keys and /api/v1/auth/keys/code, not the gateway
-  list                one line per live key: hash, kind, state, name
-  revoke              revokes a key by its hash (SHA-256 hex of the key)
-
+${columns([
+  [
+    "create-management",
+    "mints a management key for the account and prints it once; it\nauthenticates /api/v1/keys and /api/v1/auth/keys/code, not the gateway",
+  ],
+  ["list", "one line per live key: hash, kind, state, name"],
+  ["revoke", "revokes a key by its hash (SHA-256 hex of the key)"],
+])}
 Options:
-  --email EMAIL       the account's email
-  --name TEXT         the management key's name (default "Management key")
-  --hash HASH         the key's hash, as \`keys list\` prints it
-  --database PATH|URL SQLite file or postgres:// URL (KEYPORT_DATABASE)
-`;
+${columns([
+  ["--email EMAIL", "the account's email"],
+  ["--name TEXT", 'the management key\'s name (default "Management key")'],
+  ["--hash HASH", "the key's hash, as `keys list` prints it"],
+  ["--database PATH|URL", "SQLite file or postgres:// URL (KEYPORT_DATABASE)"],
+])}`;
 
 const HASH = /^[0-9a-f]{64}$/;
 
 /** `keyport keys`: management keys, listing and revocation for operators. */
 export const keysCommand: Command = {
   usage: USAGE,
+  subcommands: ["create-management", "list", "revoke"],
   options: {
     email: { type: "string" },
     name: { type: "string" },

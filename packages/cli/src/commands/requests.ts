@@ -1,5 +1,6 @@
 import { openStore, parseConfig, type RequestRecord } from "@keyport/server";
 import type { Command } from "../command.js";
+import { columns } from "../help.js";
 import { EXIT, UsageError } from "../io.js";
 import { terminalText } from "../terminal-text.js";
 
@@ -7,19 +8,27 @@ const USAGE = `Usage: keyport requests overruns [--limit N] [--database PATH|URL
 
 Reads metered gateway requests straight from the database (no server needed).
 
-  overruns            requests whose upstream reported more than was reserved, newest first:
-                      the key was charged its reservation, the rest is the operator's. One line
-                      each: time, request id, key hash, model, upstream, reported prompt and
-                      completion tokens, charged and overrun credits; then a total.
-
+${columns([
+  [
+    "overruns",
+    [
+      "requests whose upstream reported more than was reserved, newest first:",
+      "the key was charged its reservation, the rest is the operator's. One line",
+      "each: time, request id, key hash, model, upstream, reported prompt and",
+      "completion tokens, charged and overrun credits; then a total.",
+    ].join("\n"),
+  ],
+])}
 Options:
-  --limit N           at most N requests (default 50, at most 10000)
-  --database PATH|URL SQLite file or postgres:// URL (KEYPORT_DATABASE)
-`;
+${columns([
+  ["--limit N", "at most N requests (default 50, at most 10000)"],
+  ["--database PATH|URL", "SQLite file or postgres:// URL (KEYPORT_DATABASE)"],
+])}`;
 
 /** `keyport requests overruns`: what upstreams billed past the reservations, for operators. */
 export const requestsCommand: Command = {
   usage: USAGE,
+  subcommands: ["overruns"],
   options: {
     limit: { type: "string" },
     database: { type: "string" },

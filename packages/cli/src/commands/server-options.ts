@@ -1,4 +1,5 @@
 import type { ConfigInput } from "@keyport/server";
+import { columns } from "../help.js";
 
 /** The flags every command that runs or opens the server shares. */
 export const serverOptions = {
@@ -15,23 +16,38 @@ export const serverOptions = {
   "request-timeout-ms": { type: "string" },
 } as const;
 
-/** The flags' help lines. */
-export const serverOptionsHelp = `  --port N            port to listen on (KEYPORT_PORT, default 8787)
-  --host ADDR         address to bind (KEYPORT_HOST, default 127.0.0.1)
-  --database PATH|URL SQLite file or postgres:// URL (KEYPORT_DATABASE, default .keyport/keyport.sqlite)
-  --public-url URL    the URL users reach the server at (KEYPORT_PUBLIC_URL)
-  --signup open|closed whether anyone may sign up (KEYPORT_SIGNUP, default open)
-  --trust-proxy       take the client address from X-Forwarded-For (KEYPORT_TRUST_PROXY)
-  --allowed-callbacks PREFIXES
-                      comma-separated callback_url prefixes apps may use (KEYPORT_ALLOWED_CALLBACKS)
-  --upstreams FILE|JSON
-                      OpenAI-compatible upstreams for the gateway (KEYPORT_UPSTREAMS)
-  --require-s256      refuse any authorization without a S256 code_challenge (KEYPORT_REQUIRE_S256)
-  --headers-timeout-ms N
-                      time a client has to send its request headers (KEYPORT_HEADERS_TIMEOUT_MS, default 10000)
-  --request-timeout-ms N
-                      time a client has to send its whole request (KEYPORT_REQUEST_TIMEOUT_MS, default 30000)
-`;
+/** The flags' help rows, for `columns()`. */
+export const serverOptionsRows: readonly (readonly [string, string])[] = [
+  ["--port N", "port to listen on (KEYPORT_PORT, default 8787)"],
+  ["--host ADDR", "address to bind (KEYPORT_HOST, default 127.0.0.1)"],
+  [
+    "--database PATH|URL",
+    "SQLite file or postgres:// URL (KEYPORT_DATABASE, default .keyport/keyport.sqlite)",
+  ],
+  ["--public-url URL", "the URL users reach the server at (KEYPORT_PUBLIC_URL)"],
+  ["--signup open|closed", "whether anyone may sign up (KEYPORT_SIGNUP, default open)"],
+  ["--trust-proxy", "take the client address from X-Forwarded-For (KEYPORT_TRUST_PROXY)"],
+  [
+    "--allowed-callbacks PREFIXES",
+    "comma-separated callback_url prefixes apps may use (KEYPORT_ALLOWED_CALLBACKS)",
+  ],
+  ["--upstreams FILE|JSON", "OpenAI-compatible upstreams for the gateway (KEYPORT_UPSTREAMS)"],
+  [
+    "--require-s256",
+    "refuse any authorization without a S256 code_challenge (KEYPORT_REQUIRE_S256)",
+  ],
+  [
+    "--headers-timeout-ms N",
+    "time a client has to send its request headers\n(KEYPORT_HEADERS_TIMEOUT_MS, default 10000)",
+  ],
+  [
+    "--request-timeout-ms N",
+    "time a client has to send its whole request\n(KEYPORT_REQUEST_TIMEOUT_MS, default 30000)",
+  ],
+];
+
+/** The flags' help lines, aligned. */
+export const serverOptionsHelp = columns(serverOptionsRows);
 
 /** Flag values to `parseConfig` input (flags win over environment variables). */
 export function configInput(values: Record<string, unknown>): ConfigInput {

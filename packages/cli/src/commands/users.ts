@@ -7,6 +7,7 @@ import {
   systemClock,
 } from "@keyport/server";
 import type { Command } from "../command.js";
+import { columns } from "../help.js";
 import { EXIT, readAll, UsageError } from "../io.js";
 
 /** `keyport users create`: accounts for closed sign-up installs and automation. */
@@ -16,10 +17,12 @@ export const usersCommand: Command = {
 Creates an account. The password is read from standard input (one line).
 
 Options:
-  --email EMAIL       the account's email
-  --password-stdin    read the password from standard input
-  --database PATH|URL SQLite file or postgres:// URL (KEYPORT_DATABASE)
-`,
+${columns([
+  ["--email EMAIL", "the account's email"],
+  ["--password-stdin", "read the password from standard input"],
+  ["--database PATH|URL", "SQLite file or postgres:// URL (KEYPORT_DATABASE)"],
+])}`,
+  subcommands: ["create"],
   options: {
     email: { type: "string" },
     "password-stdin": { type: "boolean" },
