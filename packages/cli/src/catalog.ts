@@ -27,6 +27,14 @@ export const catalog: Readonly<Record<string, CatalogEntry>> = {
     summary: "inspect metered requests (requests overruns)",
     load: async () => (await import("./commands/requests.js")).requestsCommand,
   },
+  backup: {
+    summary: "copy the SQLite database to a file, safe while serving (backup FILE)",
+    load: async () => (await import("./commands/backup.js")).backupCommand,
+  },
+  migrate: {
+    summary: "bring the database schema up to date and exit",
+    load: async () => (await import("./commands/migrate.js")).migrateCommand,
+  },
   demo: {
     summary: "run the server and the example third-party app (what `npm start` runs)",
     load: async () => (await import("./commands/demo.js")).demoCommand,

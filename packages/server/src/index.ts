@@ -10,6 +10,7 @@ export {
 export { type RunningServer, startServer } from "./node/start.js";
 export { accountProblem, createAccount, normalizeEmail } from "./services/accounts.js";
 export { type IssuedKey, issueKey, type KeyRequest } from "./services/issue-key.js";
-export { openStore } from "./store/open.js";
+export { BackupError, backupDatabase } from "./store/backup.js";
+export { migrateDatabase, openStore } from "./store/open.js";
 export type { RequestRecord, Store, StoredKey } from "./store/store.js";
 export type { AppDeps } from "./web/context.js";

@@ -30,6 +30,20 @@ export async function openStore(database: string): Promise<Store> {
   return new KyselyStore(db, dialect);
 }
 
+/**
+ * Brings the schema of the database a `--database` value names up to date, as a start-up
+ * would, and closes it; returns the names of the migrations it applied (none: it was current).
+ * @example
+ * const applied = await migrateDatabase(process.env.KEYPORT_DATABASE);
+ */
+export async function migrateDatabase(database: string): Promise<string[]> {
+  const postgres = isPostgresUrl(database);
+  const { db } = postgres ? openPostgres(database) : openSqlite(database);
+  const applied = await migrate(db, postgres);
+  await db.destroy();
+  return applied;
+}
+
 /** An open database and what its dialect can do. */
 interface Opened {
   readonly db: Kysely<Database>;
@@ -118,17 +132,17 @@ function openPostgres(url: string): Opened {
  * others, so the first migrates and the rest find nothing left to do. Kysely's own lock covers
  * only the migrations, not the creation of its bookkeeping tables, which could then race.
  */
-async function migrate(db: Kysely<Database>, postgres: boolean): Promise<void> {
+async function migrate(db: Kysely<Database>, postgres: boolean): Promise<string[]> {
   try {
     if (!postgres) return await runMigrations(db, undefined);
-    await db.connection().execute(async (locked) => {
+    return await db.connection().execute(async (locked) => {
       const schema = (
         await sql<{ schema: string }>`select current_schema() as schema`.execute(locked)
       ).rows[0]?.schema;
       const key = sql`hashtext(${`keyport-migrations:${schema}`})`;
       await sql`select pg_advisory_lock(${key})`.execute(locked);
       try {
-        await runMigrations(db, schema);
+        return await runMigrations(db, schema);
       } finally {
         await sql`select pg_advisory_unlock(${key})`.execute(locked);
       }
@@ -144,14 +158,14 @@ async function runMigrations(
   // Kysely looks for its migration tables in every schema; pin them to the connection's own, or a
   // server where another schema already holds them would skip creating them in this one.
   migrationTableSchema: string | undefined,
-): Promise<void> {
+): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
-    const { error } = await new Migrator({
+    const { error, results } = await new Migrator({
       db,
       provider: migrationProvider,
       migrationTableSchema,
     }).migrateToLatest();
-    if (!error) return;
+    if (!error) return (results ?? []).map((result) => result.migrationName);
     // Kysely's look for its tables scans every schema of the database; one that another tenant
     // drops at that moment fails the scan ("schema … does not exist", 3F000). Ours is intact.
     if (!(attempt < 5 && (error as { code?: unknown }).code === "3F000")) throw error;
