@@ -27,7 +27,7 @@ import type { Meter, Reservation } from "./metering.js";
 import { costMicros, estimateUsage, readUsage, type TokenUsage } from "./pricing.js";
 import { planRequest, type RequestPlan } from "./request-plan.js";
 import { type ChatRequest, parseChatRequest } from "./request-validation.js";
-import { SseRelay, type StreamEnd } from "./sse-relay.js";
+import { answeredWithin, SseRelay, type StreamEnd } from "./sse-relay.js";
 import { SseUsage } from "./sse-usage.js";
 import { callUpstream, readText, UpstreamCall } from "./upstream-call.js";
 import { type FailedCall, streamedUpstreamError } from "./upstream-errors.js";
@@ -122,13 +122,8 @@ export function chatCompletions(deps: ChatDeps) {
   }
 
   /** Starts the upstream call; a refusal settles at no cost and is thrown. */
-  async function startCall(
-    call: Call,
-    client: AbortSignal | ServerResponse | undefined,
-  ): Promise<{ upstream: UpstreamCall; response: Readable }> {
+  async function startCall(call: Call, upstream: UpstreamCall): Promise<Readable> {
     const { route, plan, request } = call;
-    const identity: FailedCall = { requestId: call.id, upstreamName: route.upstreamName };
-    const upstream = new UpstreamCall(identity, gateway.upstreamTimeoutMs, client);
     const started = performance.now();
     try {
       const headers = route.upstream?.openRouter ? attributionHeaders(call.attribution) : {};
@@ -144,7 +139,7 @@ export function chatCompletions(deps: ChatDeps) {
             upstream.signal,
           );
       call.latencyMs = Math.round(performance.now() - started);
-      return { upstream, response };
+      return response;
     } catch (error) {
       upstream.dispose();
       const status = error instanceof KeyportError ? error.status : 502;
@@ -157,13 +152,20 @@ export function chatCompletions(deps: ChatDeps) {
     }
   }
 
+  /** The upstream call of `call`, tied to the client's side when given one. */
+  function upstreamCall(call: Call, client?: AbortSignal | ServerResponse): UpstreamCall {
+    const identity: FailedCall = { requestId: call.id, upstreamName: call.route.upstreamName };
+    return new UpstreamCall(identity, gateway.upstreamTimeoutMs, client);
+  }
+
   /**
    * Not streamed: the upstream call is not tied to the client, so a client that hangs up is
    * still billed what the upstream did (bounded by the upstream timeout).
    */
   async function answerJson(c: Context, call: Call): Promise<Response> {
     const outgoing = nodeOutgoing(c);
-    const { upstream, response } = await startCall(call, undefined);
+    const upstream = upstreamCall(call);
+    const response = await startCall(call, upstream);
     let completion: Record<string, unknown>;
     try {
       completion = await readCompletion(response, upstream);
@@ -213,7 +215,11 @@ export function chatCompletions(deps: ChatDeps) {
    */
   async function relayStream(c: Context, call: Call, release: () => void): Promise<Response> {
     const outgoing = nodeOutgoing(c);
-    const { upstream, response } = await startCall(call, outgoing ?? c.req.raw.signal);
+    const upstream = upstreamCall(call, outgoing ?? c.req.raw.signal);
+    const starting = startCall(call, upstream);
+    // An upstream that answers (or refuses, with its own status) within a keep-alive interval is
+    // relayed as it is; a slower one gets the headers and keep-alives while it thinks.
+    const response = (await answeredWithin(starting, gateway.keepAliveMs)) ?? starting;
     const identity = upstream.identity;
     const events = new SseUsage({
       promptBytes: call.bodyBytes,
@@ -231,6 +237,13 @@ export function chatCompletions(deps: ChatDeps) {
       keepAliveMs: gateway.keepAliveMs,
       output: outgoing,
       errorEvent: (_status, failure) => {
+        if (failure instanceof KeyportError && failure.detail)
+          console.error(`keyport: ${failure.message}: ${failure.detail}`);
+        return errorChunk(events.head, call.route, call.id, failure);
+      },
+      refused: (failure) => {
+        // `startCall` has billed it; only the in-flight slot is still held.
+        release();
         if (failure instanceof KeyportError && failure.detail)
           console.error(`keyport: ${failure.message}: ${failure.detail}`);
         return errorChunk(events.head, call.route, call.id, failure);

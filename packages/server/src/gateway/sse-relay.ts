@@ -38,6 +38,12 @@ export interface RelayOptions {
   finish(end: StreamEnd): Promise<string>;
   /** The `data:` event for a failure mid-stream (sanitized, in OpenRouter's chunk shape). */
   readonly errorEvent: ErrorEvent;
+  /**
+   * For an upstream still to answer: the request failed before the upstream's body began (it
+   * refused, timed out or the client left), and whoever started the call has already billed it.
+   * Resolves with the `data:` event that ends the stream in place of `finish`'s tail.
+   */
+  refused?(error: unknown): string | Promise<string>;
 }
 
 const encoder = new TextEncoder();
@@ -69,6 +75,9 @@ export interface NodeBody {
  * chunk waits for the client). It
  *
  * - rewrites each piece of upstream text through `events` (usage, errors, `[DONE]`);
+ * - given an upstream that has not answered yet (a promise of it), sends a keep-alive at once
+ *   (the response headers go with it) and every `keepAliveMs` until it answers; should it refuse
+ *   instead, the stream ends with `refused`'s error event;
  * - sends `: KEYPORT PROCESSING` whenever the upstream has been silent for `keepAliveMs`;
  * - on a client disconnect aborts the upstream at once and finishes with `clientLeft`; so does a
  *   client that reads nothing for the upstream timeout while the upstream is held for it;
@@ -96,21 +105,65 @@ export class SseRelay {
   private releaseScheduled = false;
   /** The upstream has ended and the request is being billed: its tail follows at once. */
   private ending = false;
+  /** The upstream's body, once it answered. */
+  private upstream: Readable | undefined;
+  /** The client went away while the upstream had not answered yet. */
+  private cancelled = false;
 
+  /**
+   * @param upstream the upstream's body, or a promise of it while the upstream has not answered
+   * (it rejects when the upstream refuses; see `refused`).
+   */
   constructor(
-    private readonly upstream: Readable,
+    upstream: Readable | Promise<Readable>,
     private readonly options: RelayOptions,
   ) {
     // The response headers, written next, wait for the first chunk.
     this.cork();
-    this.keepAlive = setTimeout(this.ping, options.keepAliveMs);
+    if (upstream instanceof Promise) {
+      this.ping();
+      upstream.then(this.attach, this.onRefused);
+    } else {
+      this.keepAlive = setTimeout(this.ping, options.keepAliveMs);
+      this.attach(upstream);
+    }
+  }
+
+  private readonly attach = (upstream: Readable) => {
+    if (this.cancelled) {
+      // The client left while the answer was on its way: bill it as a cut stream.
+      this.upstream = upstream;
+      this.options.call.abort("client");
+      upstream.destroy();
+      void this.finish({ status: 499, clientLeft: true });
+      return;
+    }
+    this.upstream = upstream;
     upstream.on("data", this.onData);
     upstream.once("end", this.onEnd);
     upstream.once("error", this.onError);
     // The connection closed before the body ended (an `IncomingMessage` may not error).
     upstream.once("close", this.onClose);
-    upstream.pause();
-  }
+    if (this.waiting && this.queue.length === 0) this.options.call.hold(false);
+    else {
+      upstream.pause();
+      if (this.queue.length > 0) this.options.call.hold(true);
+    }
+  };
+
+  private readonly onRefused = async (error: unknown) => {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.keepAlive);
+    let text = "";
+    try {
+      text = (await this.options.refused?.(error)) ?? "";
+    } catch (failure) {
+      console.error("keyport: ending a refused stream failed", failure);
+    }
+    this.send(text);
+    this.end();
+  };
 
   /** The body for `@hono/node-server`. */
   nodeBody(): NodeBody {
@@ -157,7 +210,7 @@ export class SseRelay {
     }
     return new Promise<Read>((resolve) => {
       this.waiting = resolve;
-      if (!this.finished) {
+      if (!this.finished && this.upstream) {
         this.options.call.hold(false);
         this.upstream.resume();
       }
@@ -167,8 +220,15 @@ export class SseRelay {
   /** The client went away: abort the upstream at once and finish. */
   async cancel(): Promise<void> {
     this.closedResolve();
-    if (this.finished) return;
+    if (this.finished || this.cancelled) return;
     this.options.call.abort("client");
+    if (!this.upstream) {
+      // Aborting fails the pending answer, and whoever started the call bills it (`refused`);
+      // an answer that was already on its way is billed when it lands (`attach`).
+      this.cancelled = true;
+      this.end();
+      return;
+    }
     this.upstream.destroy();
     await this.finish({ status: 499, clientLeft: true });
     // A read still waiting would hold its reader (and the response) open for good.
@@ -185,8 +245,10 @@ export class SseRelay {
     } else {
       this.queue.push(text);
       // The client has not taken what it was given yet: wait for its next read.
-      this.upstream.pause();
-      this.options.call.hold(true);
+      if (this.upstream) {
+        this.upstream.pause();
+        this.options.call.hold(true);
+      }
     }
   }
 
@@ -266,7 +328,7 @@ export class SseRelay {
   };
 
   private readonly onClose = () => {
-    if (!this.upstream.readableEnded) void this.onError(new Error("Upstream connection closed"));
+    if (!this.upstream?.readableEnded) void this.onError(new Error("Upstream connection closed"));
   };
 
   /** Ends the request once, whichever way it ends (a later call gets the first result). */
@@ -281,5 +343,23 @@ export class SseRelay {
       });
     }
     return this.finishing;
+  }
+}
+
+/**
+ * What `pending` resolves with when it settles within `ms`, else `undefined` (it then goes on,
+ * and its rejection is still the caller's to handle). A refusal within `ms` rejects as it is.
+ * @example
+ * const response = (await answeredWithin(starting, keepAliveMs)) ?? starting;
+ */
+export async function answeredWithin<T>(pending: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  try {
+    return await Promise.race([pending, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

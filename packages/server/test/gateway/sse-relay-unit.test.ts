@@ -476,3 +476,65 @@ describe("SseRelay: writes to a Node response", () => {
     expect(output.uncork).toHaveBeenCalledTimes(2);
   });
 });
+
+describe("SseRelay: an upstream that has not answered yet", () => {
+  /** A relay over a promise of the upstream, resolved or rejected by the test. */
+  function pendingRelayOf() {
+    const answer = deferred<PassThrough>();
+    const client = new AbortController();
+    const call = new UpstreamCall({ requestId: "r1", upstreamName: "u" }, 60_000, client.signal);
+    const events = new SseUsage({
+      promptBytes: 8,
+      chargedCredits: () => 0.5,
+      errorLine: () => 'data: {"error":"sanitized"}',
+    });
+    const finish = vi.fn<(end: StreamEnd) => Promise<string>>(async () => USAGE_CHUNK);
+    const refused = vi.fn((_error: unknown) => errorText(502));
+    const relay = new SseRelay(answer.promise, {
+      call,
+      events,
+      keepAliveMs: 60_000,
+      finish,
+      errorEvent: (status) => errorText(status),
+      refused,
+    });
+    cleanups.push(() => {
+      call.dispose();
+      return relay.cancel();
+    });
+    return { answer, call, finish, refused, relay };
+  }
+
+  it("sends a keep-alive at once, then relays the upstream once it answers", async () => {
+    const { answer, relay, finish, refused } = pendingRelayOf();
+    expect(await relay.read()).toEqual({ done: false, value: KEEP_ALIVE_COMMENT });
+    const upstream = new PassThrough();
+    answer.resolve(upstream);
+    upstream.end(content("a"));
+    expect((await readAll(relay)).join("")).toBe(content("a") + USAGE_CHUNK + DONE);
+    expect(finish).toHaveBeenCalledOnce();
+    expect(refused).not.toHaveBeenCalled();
+  });
+
+  it("a refusal ends the stream with refused's event, without finish (the starter billed it)", async () => {
+    const { answer, relay, finish, refused } = pendingRelayOf();
+    const failure = new KeyportError(429, "slow down");
+    answer.reject(failure);
+    expect((await readAll(relay)).join("")).toBe(KEEP_ALIVE_COMMENT + errorText(502));
+    expect(refused).toHaveBeenCalledWith(failure);
+    expect(finish).not.toHaveBeenCalled();
+  });
+
+  it("a cancel before the answer aborts the call; an answer that lands after is billed as cut", async () => {
+    const { answer, call, relay, finish } = pendingRelayOf();
+    await relay.cancel();
+    expect(call.cause).toBe("client");
+    expect(finish).not.toHaveBeenCalled();
+    const upstream = new PassThrough();
+    answer.resolve(upstream);
+    await turn();
+    expect(upstream.destroyed).toBe(true);
+    expect(finish).toHaveBeenCalledOnce();
+    expect(finish.mock.calls[0]?.[0]).toEqual({ status: 499, clientLeft: true });
+  });
+});
