@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { gatewayRoutes } from "./gateway/routes.js";
 import { accountRoutes } from "./http/account.js";
+import { adminRoutes } from "./http/admin.js";
 import { authorizeRoutes } from "./http/authorize.js";
 import { codeApiRoutes } from "./http/code-api.js";
 import { exchangeRoutes } from "./http/exchange.js";
@@ -12,8 +13,9 @@ import { healthRoutes } from "./http/health.js";
 import { keyApiRoutes } from "./http/key-api.js";
 import { keysApiRoutes } from "./http/keys-api.js";
 import { usageApiRoutes } from "./http/usage-api.js";
-import { ErrorPage } from "./views/account-pages.js";
 import { CONSENT_SCRIPT_SOURCE } from "./views/consent-script.js";
+import { ErrorPage } from "./views/error-page.js";
+import { FAVICON_SVG } from "./views/favicon.js";
 import { STYLESHEET } from "./views/styles.js";
 import { limitBody } from "./web/body.js";
 import type { AppDeps, AppEnv } from "./web/context.js";
@@ -68,6 +70,13 @@ export function createApp(deps: AppDeps) {
     c.header("Cache-Control", "public, max-age=3600");
     return c.body(STYLESHEET, 200, { "Content-Type": "text/css; charset=utf-8" });
   });
+  const favicon = (c: Context) => {
+    c.header("Cache-Control", "public, max-age=86400");
+    return c.body(FAVICON_SVG, 200, { "Content-Type": "image/svg+xml" });
+  };
+  app.get("/assets/favicon.svg", favicon);
+  // Browsers and tools that ask for the conventional path get the same icon.
+  app.get("/favicon.ico", favicon);
 
   app.use(
     "/api/*",
@@ -94,6 +103,7 @@ export function createApp(deps: AppDeps) {
   pages.route("/", accountRoutes(deps));
   pages.route("/", authorizeRoutes(deps));
   pages.route("/", headlessResultRoutes(deps));
+  pages.route("/", adminRoutes(deps));
   app.route("/", pages);
 
   app.notFound((c) => renderError(c, new KeyportError(404, "Not found")));
@@ -107,13 +117,30 @@ function renderError(c: Context<AppEnv>, error: unknown): Response | Promise<Res
       ? new KeyportError(error.status as 400, error.message || "Bad request")
       : answerStorageFault(error);
   if (c.req.path.startsWith("/api/")) return jsonError(c, failure);
+  const user = c.get("session")?.user;
+  const viewer = user && { email: user.email, isAdmin: user.isAdmin };
+  const nothingShared = c.get("nothingShared") === true;
   if (!(failure instanceof KeyportError)) {
     console.error(failure);
     return c.html(
-      <ErrorPage status={500} message="Something broke on our side. Try again." />,
+      <ErrorPage
+        status={500}
+        message="The server failed to answer this request."
+        viewer={viewer}
+        nothingShared={nothingShared}
+      />,
       500,
     );
   }
   for (const [name, value] of Object.entries(failure.headers)) c.header(name, value);
-  return c.html(<ErrorPage status={failure.status} message={failure.message} />, failure.status);
+  return c.html(
+    <ErrorPage
+      status={failure.status}
+      message={failure.message}
+      retryAfter={failure.headers["Retry-After"]}
+      viewer={viewer}
+      nothingShared={nothingShared}
+    />,
+    failure.status,
+  );
 }

@@ -9,6 +9,7 @@ export const serverOptions = {
   "public-url": { type: "string" },
   signup: { type: "string" },
   "trust-proxy": { type: "boolean" },
+  "first-user-admin": { type: "boolean" },
   "allowed-callbacks": { type: "string" },
   upstreams: { type: "string" },
   "require-s256": { type: "boolean" },
@@ -27,6 +28,10 @@ export const serverOptionsRows: readonly (readonly [string, string])[] = [
   ["--public-url URL", "the URL users reach the server at (KEYPORT_PUBLIC_URL)"],
   ["--signup open|closed", "whether anyone may sign up (KEYPORT_SIGNUP, default open)"],
   ["--trust-proxy", "take the client address from X-Forwarded-For (KEYPORT_TRUST_PROXY)"],
+  [
+    "--first-user-admin",
+    "the first account signed up becomes an admin (KEYPORT_FIRST_USER_ADMIN)",
+  ],
   [
     "--allowed-callbacks PREFIXES",
     "comma-separated callback_url prefixes apps may use (KEYPORT_ALLOWED_CALLBACKS)",
@@ -58,6 +63,7 @@ export function configInput(values: Record<string, unknown>): ConfigInput {
     publicUrl: values["public-url"] as string | undefined,
     signup: values.signup as ConfigInput["signup"],
     trustProxy: values["trust-proxy"] as boolean | undefined,
+    firstUserAdmin: values["first-user-admin"] as boolean | undefined,
     allowedCallbacks: values["allowed-callbacks"] as string | undefined,
     upstreams: values.upstreams as string | undefined,
     requireS256: values["require-s256"] as boolean | undefined,

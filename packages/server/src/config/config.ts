@@ -14,6 +14,11 @@ export interface KeyportConfig {
   /** The origin users reach the server at; decides cookie names and absolute links. */
   readonly publicUrl: string;
   readonly signup: SignupMode;
+  /**
+   * The first account signed up on an empty database becomes an admin (`--first-user-admin`);
+   * off by default, so an open server never hands a stranger the admin pages.
+   */
+  readonly firstUserAdmin: boolean;
   /** Trust `X-Forwarded-For` for the client address (only behind a proxy you run). */
   readonly trustProxy: boolean;
   /** Per client address and minute. */
@@ -100,6 +105,7 @@ const schema = z
     publicUrl: z.url({ protocol: /^https?$/ }).optional(),
     signup: z.enum(["open", "closed"]).default("open"),
     trustProxy: onOff,
+    firstUserAdmin: onOff,
     requireS256: onOff,
     headersTimeoutMs: positive.default(10_000),
     requestTimeoutMs: positive.default(30_000),
@@ -151,6 +157,7 @@ const envNames: Record<keyof ConfigInput, string> = {
   publicUrl: "KEYPORT_PUBLIC_URL",
   signup: "KEYPORT_SIGNUP",
   trustProxy: "KEYPORT_TRUST_PROXY",
+  firstUserAdmin: "KEYPORT_FIRST_USER_ADMIN",
   requireS256: "KEYPORT_REQUIRE_S256",
   headersTimeoutMs: "KEYPORT_HEADERS_TIMEOUT_MS",
   requestTimeoutMs: "KEYPORT_REQUEST_TIMEOUT_MS",
@@ -230,6 +237,7 @@ export function parseConfig(
     database: v.database,
     publicUrl,
     signup: v.signup,
+    firstUserAdmin: v.firstUserAdmin,
     trustProxy: v.trustProxy,
     rateLimits: Object.freeze({
       exchange: v.exchangeRateLimit,

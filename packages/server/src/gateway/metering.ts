@@ -181,9 +181,14 @@ export class Meter {
     const key = await this.store.findKey(keyHash);
     if (!key || key.revokedAt) return new KeyportError(401, "User not found.");
     if (key.disabled) return new KeyportError(403, "Key is disabled");
+    if (key.ownerDisabled) return new KeyportError(403, "This key's account is disabled");
     const limit = key.limitMicros ?? 0;
     const used = usageAgainstLimit(key, this.clock());
     const remaining = Math.max(0, limit - used - key.reservedMicros);
+    if (key.limitMicros === null || remaining >= requested) {
+      const account = await accountCreditRefusal(this.store, key.userId, requested);
+      if (account) return account;
+    }
     return new KeyportError(
       402,
       `Key limit reached: this request may cost up to ${fromMicros(requested)} credits and the key has ${fromMicros(remaining)} of its ${fromMicros(limit)} left` +
@@ -202,6 +207,33 @@ export class Meter {
       },
     );
   }
+}
+
+/**
+ * The `402` for a request the account credit (an operator's cap on all the account's keys
+ * together) has no room for; `undefined` when the account has no credit set.
+ */
+async function accountCreditRefusal(
+  store: Store,
+  userId: string,
+  requested: number,
+): Promise<KeyportError | undefined> {
+  const user = await store.findUserById(userId);
+  if (!user || user.creditMicros === null) return undefined;
+  const keys = await store.accountKeys(userId);
+  const spent = keys.reduce((sum, key) => sum + key.usageMicros + key.reservedMicros, 0);
+  const remaining = Math.max(0, user.creditMicros - spent);
+  return new KeyportError(
+    402,
+    `Account credit reached: this request may cost up to ${fromMicros(requested)} credits and the account has ${fromMicros(remaining)} of its ${fromMicros(user.creditMicros)} left. Lower max_tokens (or n) or ask the operator for more credit.`,
+    {},
+    {
+      limit_source: "account",
+      limit: fromMicros(user.creditMicros),
+      limit_remaining: fromMicros(remaining),
+      requested: fromMicros(requested),
+    },
+  );
 }
 
 /** One request's hold on its key's budget, from its reservation to its settle. */

@@ -20,7 +20,13 @@ export function accountRoutes(deps: AppDeps) {
   const signupOpen = deps.config.signup === "open";
 
   app.get("/", (c) =>
-    c.html(<HomePage email={c.get("session").user?.email} csrfToken={csrfToken(c, deps)} />),
+    c.html(
+      <HomePage
+        email={c.get("session").user?.email}
+        isAdmin={c.get("session").user?.isAdmin}
+        csrfToken={csrfToken(c, deps)}
+      />,
+    ),
   );
 
   app.get("/signin", (c) =>
@@ -57,6 +63,19 @@ export function accountRoutes(deps: AppDeps) {
           error="That email and password do not match an account."
         />,
         401,
+      );
+    }
+    if (user.disabledAt) {
+      // Told only to whoever knows the password: the operator disabled this account.
+      return c.html(
+        <SignInPage
+          csrfToken={csrfToken(c, deps)}
+          next={next}
+          email={email}
+          signupOpen={signupOpen}
+          error="This account is disabled. Ask the operator of this server to enable it."
+        />,
+        403,
       );
     }
     await startSession(c, deps, user.id);
@@ -104,7 +123,7 @@ export function accountRoutes(deps: AppDeps) {
     // signs in, it sends everyone to sign in (where a wrong password and an unknown email look
     // alike too). Signing in a new account at once would tell a taken email by the missing
     // session.
-    await createAccount(deps, email, password);
+    await createAccount(deps, email, password, deps.config.firstUserAdmin ? "if-first" : "never");
     return c.redirect(`/signin?next=${encodeURIComponent(next)}&signed_up=1`, 303);
   });
 

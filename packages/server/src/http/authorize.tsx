@@ -15,6 +15,12 @@ import { redirectToCode } from "./headless-result.js";
 export function authorizeRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
+  // Every error of /auth comes before a code exists (an approval's code is issued last).
+  app.use("/auth", async function nothingSharedYet(c, next) {
+    c.set("nothingShared", true);
+    await next();
+  });
+
   app.get("/auth", (c) => {
     const request = checkRequest(deps, (name) => c.req.queries(name));
     const user = c.get("session").user;

@@ -34,7 +34,8 @@ export function usageApiRoutes(deps: AppDeps) {
   app.get("/api/v1/credits", async (c) => {
     const key = await authenticateKey(c, deps);
     const keys = await deps.store.accountKeys(key.userId);
-    return c.json({ data: accountCredits(keys, deps.clock()) });
+    const owner = await deps.store.findUserById(key.userId);
+    return c.json({ data: accountCredits(keys, deps.clock(), owner?.creditMicros ?? null) });
   });
 
   app.get("/api/v1/generation", async (c) => {
@@ -89,9 +90,16 @@ export function usageApiRoutes(deps: AppDeps) {
  * An account's credits. Keyport sells nothing: its keys' limits are what the account may
  * spend. `total_usage` is what every key of the account ever spent (revoked ones included);
  * `total_credits` adds what its usable keys may still spend, a key without a limit counting
- * as the largest limit there is ({@link MAX_CREDIT_LIMIT} credits).
+ * as the largest limit there is ({@link MAX_CREDIT_LIMIT} credits). An account credit set by
+ * the operator caps it: then `total_credits` is at most that credit.
  */
-function accountCredits(keys: readonly StoredKey[], now: Date) {
+function accountCredits(keys: readonly StoredKey[], now: Date, creditMicros: number | null) {
+  const capped = keysCredits(keys, now);
+  if (creditMicros === null) return capped;
+  return { ...capped, total_credits: Math.min(capped.total_credits, fromMicros(creditMicros)) };
+}
+
+function keysCredits(keys: readonly StoredKey[], now: Date) {
   let usage = 0;
   let remaining = 0;
   for (const key of keys) {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hashPassword } from "../domain/passwords.js";
+import type { AdminGrant } from "../store/store.js";
 import type { ServiceDeps } from "./deps.js";
 import { passwordProblem } from "./password-policy.js";
 
@@ -21,15 +22,24 @@ export function accountProblem(email: string, password: string): string | undefi
 
 /**
  * Creates an account with an argon2id password hash; `undefined` when the email is taken. The
- * sign-up page and `keyport users create` both create accounts through here.
+ * sign-up page and `keyport users create` both create accounts through here; `admin` says
+ * whether the account is an operator (`if-first`: only the first account of the server).
  * @example
  * const user = await createAccount({ store, clock: systemClock }, email, password);
  */
-export async function createAccount(deps: ServiceDeps, email: string, password: string) {
-  return deps.store.createUser({
-    id: `user_${randomUUID().replaceAll("-", "")}`,
-    email,
-    passwordHash: await hashPassword(password),
-    createdAt: deps.clock(),
-  });
+export async function createAccount(
+  deps: ServiceDeps,
+  email: string,
+  password: string,
+  admin: AdminGrant = "never",
+) {
+  return deps.store.createUser(
+    {
+      id: `user_${randomUUID().replaceAll("-", "")}`,
+      email,
+      passwordHash: await hashPassword(password),
+      createdAt: deps.clock(),
+    },
+    admin,
+  );
 }

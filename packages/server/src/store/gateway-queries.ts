@@ -9,6 +9,9 @@ import { SettleStatements } from "./settle-statements.js";
 import type { SqliteRunner } from "./sqlite-runner.js";
 import type { NewReservation, Settlement } from "./store.js";
 
+/** A key row with its account's `disabled_at`. */
+type KeyWithOwner = Selectable<KeysTable> & { owner_disabled_at: number | null };
+
 /**
  * The gateway's statements on any Kysely dialect: the key lookup, the reservation (one
  * conditional UPDATE: the overspend guarantee, DESIGN invariant 8) with its lease (`leases`
@@ -20,7 +23,7 @@ import type { NewReservation, Settlement } from "./store.js";
  * held for a whole batch.
  */
 export class GatewayQueries {
-  private readonly findKeyQuery: Precompiled<Selectable<KeysTable>>;
+  private readonly findKeyQuery: Precompiled<KeyWithOwner>;
   private readonly reserveQuery: Precompiled<{ hash: string }>;
   private readonly settles: SettleStatements;
   /** Reservations this process made and has not settled yet: are other requests in flight? */
@@ -48,7 +51,18 @@ export class GatewayQueries {
         .compile(),
     );
     this.findKeyQuery = new Precompiled(
-      db.selectFrom("keys").selectAll().where("hash", "=", param<string>("hash")).compile(),
+      db
+        .selectFrom("keys")
+        .selectAll("keys")
+        .select((eb) =>
+          eb
+            .selectFrom("users")
+            .select("users.disabled_at")
+            .whereRef("users.id", "=", "keys.user_id")
+            .as("owner_disabled_at"),
+        )
+        .where("hash", "=", param<string>("hash"))
+        .compile(),
     );
 
     const micros = param<number>("micros");
@@ -59,6 +73,13 @@ export class GatewayQueries {
       WHEN 'weekly' THEN (CASE WHEN week_start = ${param("week")} THEN week_micros ELSE 0 END)
       WHEN 'monthly' THEN (CASE WHEN month_start = ${param("month")} THEN month_micros ELSE 0 END)
       ELSE usage_micros END`;
+    // The account's own cap: an operator-disabled account's keys stop, and an account credit
+    // caps what all its keys spend (settled plus held) together.
+    const accountAllows = sql<boolean>`NOT EXISTS (SELECT 1 FROM users
+      WHERE users.id = keys.user_id AND (users.disabled_at IS NOT NULL
+        OR (CASE WHEN users.credit_micros IS NULL THEN 0
+          ELSE (SELECT SUM(mine.usage_micros + mine.reserved_micros) FROM keys AS mine
+            WHERE mine.user_id = users.id) + ${micros} - users.credit_micros END) > 0))`;
     // The overspend guarantee, DESIGN invariant 8: one conditional UPDATE.
     const reserve = db
       .updateTable("keys")
@@ -69,6 +90,7 @@ export class GatewayQueries {
       .where(
         sql<boolean>`(limit_micros IS NULL OR ${usageInLimitWindow} + reserved_micros + ${micros} <= limit_micros)`,
       )
+      .where(accountAllows)
       .returning("hash");
     this.reserveQuery = new Precompiled(reserve.compile());
     // Shared database: the same UPDATE and its lease, in one statement.
@@ -88,7 +110,7 @@ export class GatewayQueries {
     return (await this.db.executeQuery(query)).rows;
   }
 
-  async findKey(hash: string): Promise<Selectable<KeysTable> | undefined> {
+  async findKey(hash: string): Promise<KeyWithOwner | undefined> {
     return (await this.rows(this.findKeyQuery.bind({ hash })))[0];
   }
 

@@ -8,12 +8,14 @@ import type { Database } from "./schema.js";
 import type {
   ActivityFilter,
   ActivityRow,
+  AdminGrant,
   CreatedKey,
   KeyChanges,
   KeyListing,
   LeaseCheckpoint,
   NewCode,
   NewReservation,
+  NewUser,
   Redeemed,
   Redemption,
   RequestRecord,
@@ -23,8 +25,11 @@ import type {
   StoredCode,
   StoredKey,
   User,
+  UserListing,
+  UserSummary,
 } from "./store.js";
 import { UsageQueries } from "./usage-queries.js";
+import { UserQueries } from "./user-queries.js";
 
 /** How long closing waits for reserved requests to settle (aborted streams bill on their way out). */
 const SETTLE_ON_CLOSE_MS = 5_000;
@@ -36,6 +41,7 @@ export class KyselyStore implements Store {
   private readonly codes: CodeQueries;
   private readonly group: GroupCommit;
   private readonly usage: UsageQueries;
+  private readonly users: UserQueries;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -46,21 +52,27 @@ export class KyselyStore implements Store {
     this.gateway = new GatewayQueries(db, this.group, dialect);
     this.codes = new CodeQueries(db, this.group);
     this.usage = new UsageQueries(db);
+    this.users = new UserQueries(db);
   }
 
-  async createUser(user: User): Promise<User | undefined> {
-    const inserted = await this.db
-      .insertInto("users")
-      .values({
-        id: user.id,
-        email: user.email,
-        password_hash: user.passwordHash,
-        created_at: ms(user.createdAt),
-      })
-      .onConflict((oc) => oc.column("email").doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    return inserted && toUser(inserted);
+  createUser(user: NewUser, admin: AdminGrant = "never"): Promise<User | undefined> {
+    return this.users.create(user, admin);
+  }
+
+  listUsers(listing: UserListing): Promise<{ users: UserSummary[]; total: number }> {
+    return this.users.list(listing);
+  }
+
+  setUserDisabled(userId: string, at: Date | null): Promise<User | undefined> {
+    return this.users.setDisabled(userId, at);
+  }
+
+  setUserCredit(userId: string, creditMicros: number | null): Promise<User | undefined> {
+    return this.users.setCredit(userId, creditMicros);
+  }
+
+  setUserPassword(userId: string, passwordHash: string): Promise<boolean> {
+    return this.users.setPassword(userId, passwordHash);
   }
 
   async findUserByEmail(email: string): Promise<User | undefined> {

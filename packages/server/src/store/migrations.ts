@@ -186,6 +186,18 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "2026-12-02-030-operator-accounts": {
+    async up(db: Kysely<unknown>) {
+      // Operators: an admin flag, accounts disabled at a time (their sessions and keys stop),
+      // and an account credit that caps what all of an account's keys spend together.
+      await db.schema
+        .alterTable("users")
+        .addColumn("is_admin", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable("users").addColumn("disabled_at", "bigint").execute();
+      await db.schema.alterTable("users").addColumn("credit_micros", "bigint").execute();
+    },
+  },
 };
 
 /** Hands Kysely's migrator the migrations compiled into this build. */

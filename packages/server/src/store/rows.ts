@@ -17,6 +17,9 @@ export function toUser(row: Selectable<UsersTable>): User {
     email: row.email,
     passwordHash: row.password_hash,
     createdAt: new Date(Number(row.created_at)),
+    isAdmin: Number(row.is_admin) === 1,
+    disabledAt: dateOrNull(row.disabled_at),
+    creditMicros: row.credit_micros === null ? null : Number(row.credit_micros),
   };
 }
 
@@ -38,8 +41,11 @@ export function toCode(row: Selectable<CodesTable>): StoredCode {
 }
 
 /** A `keys` row as a `StoredKey`, usage counters included. */
-export function toKey(row: Selectable<KeysTable>): StoredKey {
+export function toKey(row: Selectable<KeysTable> & { owner_disabled_at?: unknown }): StoredKey {
   return {
+    ...(row.owner_disabled_at === undefined
+      ? {}
+      : { ownerDisabled: row.owner_disabled_at !== null }),
     hash: row.hash,
     userId: row.user_id,
     label: row.label,

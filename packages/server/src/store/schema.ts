@@ -9,6 +9,12 @@ export interface UsersTable {
   email: string;
   password_hash: string;
   created_at: Millis;
+  /** 1 for operators (the admin pages and their CLI twins). */
+  is_admin: Generated<number>;
+  /** When an operator disabled the account: it cannot sign in, its keys stop. */
+  disabled_at: Generated<Millis | null>;
+  /** What all the account's keys may spend together, ever; `null`: no account cap. */
+  credit_micros: Generated<number | null>;
 }
 
 /** Signed-in browser sessions, by the SHA-256 of their cookie value. */

@@ -1,12 +1,49 @@
 import type { LimitReset, UsageCounters } from "../domain/credits.js";
 import type { CodeChallengeMethod } from "../domain/pkce.js";
 
-/** An account. */
-export interface User {
+/** What a new account is made of. */
+export interface NewUser {
   readonly id: string;
   readonly email: string;
   readonly passwordHash: string;
   readonly createdAt: Date;
+}
+
+/** An account. */
+export interface User extends NewUser {
+  /** An operator: sees the admin pages. */
+  readonly isAdmin: boolean;
+  /** Set while an operator has the account disabled: no sign-in, no key works. */
+  readonly disabledAt: Date | null;
+  /** What all the account's keys may spend together, ever; `null` when uncapped. */
+  readonly creditMicros: number | null;
+}
+
+/**
+ * Whether a new account is an admin: `always` (`keyport users create --admin`), or `if-first`
+ * (the operator lets the very first account be one: of any race of sign-ups on an empty
+ * database exactly one gets it).
+ */
+export type AdminGrant = "never" | "always" | "if-first";
+
+/** One account as the admin page lists it, with what it spent and how many keys it has. */
+export interface UserSummary {
+  readonly user: User;
+  /** Everything its keys ever spent, revoked keys included. */
+  readonly usageMicros: number;
+  /** What its requests cost in the last 30 days. */
+  readonly usage30dMicros: number;
+  /** Its live (unrevoked) ordinary keys. */
+  readonly liveKeys: number;
+}
+
+/** Which accounts the admin page lists: an email substring, a page of them, oldest first. */
+export interface UserListing {
+  readonly search?: string;
+  readonly offset: number;
+  readonly limit: number;
+  /** The 30-day spend counts requests from this instant on. */
+  readonly since: Date;
 }
 
 /** A signed-in browser session; only the SHA-256 of its id is stored. */
@@ -72,6 +109,8 @@ export interface StoredKey extends NewKey {
   readonly reservedMicros: number;
   /** Usage per day, week and month; read them with `usageInWindows`. */
   readonly counters: UsageCounters;
+  /** `findKey` only: an operator disabled the key's account, so the key must not work. */
+  readonly ownerDisabled?: boolean;
 }
 
 /** A key to store as it is created by hand (management API, CLI) rather than by a code. */
@@ -197,8 +236,20 @@ export interface ActivityRow {
  * callers never compose reads and writes into a race.
  */
 export interface Store {
-  /** Creates an account; `undefined` when the email is taken. */
-  createUser(user: User): Promise<User | undefined>;
+  /** Creates an account (an admin as `admin` says); `undefined` when the email is taken. */
+  createUser(user: NewUser, admin?: AdminGrant): Promise<User | undefined>;
+  /** A page of accounts matching the listing, and how many match in all. */
+  listUsers(listing: UserListing): Promise<{ users: UserSummary[]; total: number }>;
+  /**
+   * Disables (at `at`) or enables (`null`) an account. Disabling ends all its sessions in the
+   * same transaction; its keys stop because the gateway and key API check the owner. Returns
+   * the account as it now is, `undefined` when there is none.
+   */
+  setUserDisabled(userId: string, at: Date | null): Promise<User | undefined>;
+  /** Sets (or, with `null`, removes) the account credit; the account, or `undefined`. */
+  setUserCredit(userId: string, creditMicros: number | null): Promise<User | undefined>;
+  /** Replaces the password hash and ends every session of the account; whether it exists. */
+  setUserPassword(userId: string, passwordHash: string): Promise<boolean>;
   findUserByEmail(email: string): Promise<User | undefined>;
   findUserById(id: string): Promise<User | undefined>;
 

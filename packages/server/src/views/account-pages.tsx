@@ -84,9 +84,10 @@ export function SignUpPage(props: AccountFormProps) {
 }
 
 /** The landing page: who is signed in, and a way out. */
-export function HomePage(props: { email?: string; csrfToken: string }) {
+export function HomePage(props: { email?: string; isAdmin?: boolean; csrfToken: string }) {
+  const viewer = props.email ? { email: props.email, isAdmin: props.isAdmin === true } : undefined;
   return (
-    <Layout title="Keyport">
+    <Layout title="Keyport" viewer={viewer} current="/">
       <h1>Keyport</h1>
       {props.email ? (
         <>
@@ -105,19 +106,6 @@ export function HomePage(props: { email?: string; csrfToken: string }) {
           <a href="/signin">Sign in</a> to manage your keys.
         </p>
       )}
-    </Layout>
-  );
-}
-
-/** Any error shown as a page: a refused callback, an expired form, a bad request. */
-export function ErrorPage(props: { status: number; message: string }) {
-  return (
-    <Layout title="Something went wrong">
-      <h1>{props.status === 400 ? "This request cannot be used" : "Something went wrong"}</h1>
-      <p class="error" role="alert">
-        {props.message}
-      </p>
-      <p class="muted">Nothing was shared with the app. You can close this page.</p>
     </Layout>
   );
 }

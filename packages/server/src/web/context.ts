@@ -26,5 +26,10 @@ export interface AppEnv {
     session: BrowserSession;
     /** Extra CSP `form-action` sources for this response. */
     formActions?: string[];
+    /**
+     * Set by the authorization request's handlers: an error page then says nothing was
+     * shared with the app (true before any code is issued, and for a denial).
+     */
+    nothingShared?: boolean;
   };
 }

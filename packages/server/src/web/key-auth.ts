@@ -7,7 +7,7 @@ import { KeyportError } from "./errors.js";
 
 /**
  * The key a request authenticates with (`Authorization: Bearer sk-kp-v1-…`); `401` when it is
- * missing, unknown, revoked or expired.
+ * missing, unknown, revoked or expired, `403` when an operator disabled its account.
  * @example
  * const key = await authenticateKey(c, deps);
  */
@@ -19,5 +19,6 @@ export async function authenticateKey(c: Context, deps: AppDeps): Promise<Stored
   const key = looksLikeKey(token) ? await deps.store.findKey(sha256Hex(token)) : undefined;
   if (!key || key.revokedAt) throw new KeyportError(401, "User not found.");
   if (key.expiresAt && key.expiresAt <= deps.clock()) throw new KeyportError(401, "Key expired");
+  if (key.ownerDisabled) throw new KeyportError(403, "This key's account is disabled");
   return key;
 }

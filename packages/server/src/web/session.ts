@@ -20,7 +20,9 @@ export function browserSession(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const cookieValue = getCookie(c, name);
     if (cookieValue && cookieValue.length <= 64) {
       const session = await deps.store.findSession(sha256Hex(cookieValue), deps.clock());
-      const user = session && (await deps.store.findUserById(session.userId));
+      const found = session && (await deps.store.findUserById(session.userId));
+      // A disabled account's sessions are deleted as it is disabled; this covers any other.
+      const user = found && !found.disabledAt ? found : undefined;
       c.set("session", { cookieValue, user });
     } else {
       const fresh = randomToken();
