@@ -35,17 +35,14 @@ describe("page frame in Chromium: 360 px, dark scheme, favicon", { timeout: 120_
     }
   });
 
-  it.each([
-    "/",
-    "/signin",
-    "/signup",
-    "/no-such-page",
-    "/auth?callback_url=javascript:alert(1)",
-  ])("%s fits 360 px and passes axe in both schemes", async (path) => {
-    const page = await openPage(chromium, NARROW);
-    await page.goto(`${running.server.url}${path}`);
-    await expectFitsEverywhere(page);
-  });
+  it.each(["/", "/signin", "/signup", "/no-such-page", "/auth?callback_url=javascript:alert(1)"])(
+    "%s fits 360 px and passes axe in both schemes",
+    async (path) => {
+      const page = await openPage(chromium, NARROW);
+      await page.goto(`${running.server.url}${path}`);
+      await expectFitsEverywhere(page);
+    },
+  );
 
   it("signed-in home page: navigation frame, 360 px, both schemes", async () => {
     const { page } = await signedInPage(chromium, running.server.url);

@@ -28,10 +28,7 @@ export const serverOptionsRows: readonly (readonly [string, string])[] = [
   ["--public-url URL", "the URL users reach the server at (KEYPORT_PUBLIC_URL)"],
   ["--signup open|closed", "whether anyone may sign up (KEYPORT_SIGNUP, default open)"],
   ["--trust-proxy", "take the client address from X-Forwarded-For (KEYPORT_TRUST_PROXY)"],
-  [
-    "--first-user-admin",
-    "the first account signed up becomes an admin (KEYPORT_FIRST_USER_ADMIN)",
-  ],
+  ["--first-user-admin", "the first account signed up becomes an admin (KEYPORT_FIRST_USER_ADMIN)"],
   [
     "--allowed-callbacks PREFIXES",
     "comma-separated callback_url prefixes apps may use (KEYPORT_ALLOWED_CALLBACKS)",

@@ -40,8 +40,6 @@ export async function expectFitsEverywhere(page: Page): Promise<void> {
   expect(await backgroundLuminance(page), `${page.url()} in the dark scheme`).toBeLessThan(0.05);
   await expectNoSeriousViolations(page);
   await page.emulateMedia({ colorScheme: "light" });
-  expect(await backgroundLuminance(page), `${page.url()} in the light scheme`).toBeGreaterThan(
-    0.8,
-  );
+  expect(await backgroundLuminance(page), `${page.url()} in the light scheme`).toBeGreaterThan(0.8);
   await expectNoSeriousViolations(page);
 }
