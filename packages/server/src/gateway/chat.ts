@@ -22,15 +22,18 @@ import {
 } from "./completion-shapes.js";
 import { fallbackRoutes } from "./cost-fields.js";
 import { echoResponse } from "./echo.js";
+import type { Endpoint, ParsedRequest, PlannedRequest, SseEvents } from "./endpoint.js";
+import { attemptBody, mayFallBack, servedCost } from "./fallback.js";
 import { generationCostMicros } from "./generation-cost.js";
 import type { Meter, Reservation } from "./metering.js";
-import { costMicros, estimateUsage, readUsage, type TokenUsage } from "./pricing.js";
+import { estimateUsage, readUsage, type TokenUsage } from "./pricing.js";
 import { planRequest, type RequestPlan } from "./request-plan.js";
-import { type ChatRequest, parseChatRequest } from "./request-validation.js";
+import { parseChatRequest } from "./request-validation.js";
 import { answeredWithin, SseRelay, type StreamEnd } from "./sse-relay.js";
 import { SseUsage } from "./sse-usage.js";
 import { callUpstream, readText, UpstreamCall } from "./upstream-call.js";
 import { type FailedCall, streamedUpstreamError } from "./upstream-errors.js";
+import { checkProvider, resolveModel, withWebPlugin } from "./variants.js";
 
 /** What the chat-completions handler is built from. */
 export interface ChatDeps {
@@ -46,8 +49,13 @@ export interface ChatDeps {
 interface Call {
   readonly id: string;
   readonly key: StoredKey;
-  readonly request: ChatRequest;
+  readonly parsed: ParsedRequest;
+  readonly request: PlannedRequest;
   readonly route: ModelRoute;
+  /** The `models` fallback list after `route`, tried in order. */
+  readonly fallbacks: readonly ModelRoute[];
+  /** The model whose upstream is answering: `route`, or the fallback that took over. */
+  served: ModelRoute;
   readonly plan: RequestPlan;
   readonly reservation: Reservation;
   readonly bodyBytes: number;
@@ -56,17 +64,41 @@ interface Call {
   latencyMs?: number;
 }
 
-/**
- * `POST /api/v1/chat/completions`, as the steps it takes: admit the key (rate and in-flight
- * limits, before the body is read), read the request, plan its worst case, reserve it, call the
- * upstream, relay or read the answer, and settle what it cost — never more than it reserved.
- * Every response carries `X-Request-Id`, the id errors name and the log records.
- */
+/** Chat completions: forwarded as they are. */
+export const CHAT_ENDPOINT: Endpoint = {
+  apiType: "completions",
+  path: "/chat/completions",
+  chunkObject: "chat.completion.chunk",
+  parse(text) {
+    const request = parseChatRequest(text);
+    return { request, original: request };
+  },
+  echo: (request, maxTokens, delayMs, signal) =>
+    echoResponse(
+      { messages: request.messages ?? [], stream: request.stream === true, maxTokens },
+      delayMs,
+      signal,
+    ),
+  generatedChars: completionChars,
+};
+
+/** `POST /api/v1/chat/completions`. */
 export function chatCompletions(deps: ChatDeps) {
+  return meteredEndpoint(deps, CHAT_ENDPOINT);
+}
+
+/**
+ * A metered endpoint, as the steps it takes: admit the key (rate and in-flight limits, before
+ * the body is read), read the request, plan its worst case, reserve it, call the upstream (the
+ * next model of a `models` list when one fails before answering), relay or read the answer, and
+ * settle what it cost — never more than it reserved. Every response carries `X-Request-Id`, the
+ * id errors name and the log records.
+ */
+export function meteredEndpoint(deps: ChatDeps, endpoint: Endpoint) {
   const { app, catalog, meter } = deps;
   const gateway = app.config.gateway;
 
-  return async function chatCompletions(c: Context): Promise<Response> {
+  return async function metered(c: Context): Promise<Response> {
     const id = randomUUID();
     c.header("X-Request-Id", id);
     const incoming = nodeIncoming(c);
@@ -80,11 +112,20 @@ export function chatCompletions(deps: ChatDeps) {
     let relaying = false;
     try {
       const raw = await readBody(c, gateway.maxBodyBytes);
-      const request = parseChatRequest(raw);
-      const route = await routeOf(request.model);
+      const parsed = endpoint.parse(raw);
+      checkProvider(parsed.request);
+      const { route, online } = await resolveModel(catalog, parsed.request.model);
+      const request = online ? withWebPlugin(parsed.request) : parsed.request;
       const fallbacks = await fallbackRoutes(catalog, route, request.models);
       const bodyBytes = Buffer.byteLength(raw);
-      const plan = planRequest(route, request, bodyBytes, key, gateway, fallbacks);
+      const plan = (endpoint.plan ?? planRequest)(
+        route,
+        request,
+        bodyBytes,
+        key,
+        gateway,
+        fallbacks,
+      );
       const attribution = attributionOf(c);
       const reservation = await meter.reserve(key, {
         id,
@@ -92,9 +133,21 @@ export function chatCompletions(deps: ChatDeps) {
         model: route.id,
         upstream: route.upstreamName,
         streamed: request.stream === true,
-        details: { apiType: "completions", ...attribution },
+        details: { apiType: endpoint.apiType, ...attribution },
       });
-      const call: Call = { id, key, request, route, plan, reservation, bodyBytes, attribution };
+      const call: Call = {
+        id,
+        key,
+        parsed,
+        request,
+        route,
+        fallbacks,
+        served: route,
+        plan,
+        reservation,
+        bodyBytes,
+        attribution,
+      };
       if (request.stream === true) {
         const response = await relayStream(c, call, release);
         relaying = true;
@@ -114,42 +167,55 @@ export function chatCompletions(deps: ChatDeps) {
     return key;
   }
 
-  async function routeOf(model: string): Promise<ModelRoute> {
-    const route = catalog.known(model) ?? (await catalog.resolve(model));
-    // As OpenRouter answers: a request naming no served model is the client's mistake, not worth retrying.
-    if (!route) throw new KeyportError(400, `${model} is not a valid model ID`, {}, { model });
-    return route;
-  }
-
-  /** Starts the upstream call; a refusal settles at no cost and is thrown. */
-  async function startCall(call: Call, upstream: UpstreamCall): Promise<Readable> {
-    const { route, plan, request } = call;
+  /**
+   * Starts the upstream call, walking the `models` list while upstreams fail before answering
+   * (see `mayFallBack`; one `UpstreamCall`, its timeout restarted for each model); `read` is the
+   * part of the answer that must arrive before it counts as served. The last failure settles (at
+   * no cost, unless Keyport cut a call that may have been generating) and is thrown.
+   */
+  async function startCall<T>(
+    call: Call,
+    upstream: UpstreamCall,
+    read: (response: Readable, upstream: UpstreamCall) => Promise<T>,
+  ): Promise<T> {
+    const routes = [call.route, ...call.fallbacks];
     const started = performance.now();
-    try {
-      const headers = route.upstream?.openRouter ? attributionHeaders(call.attribution) : {};
-      const response = route.upstream
-        ? await callUpstream(route, JSON.stringify(plan.upstreamBody), upstream, headers)
-        : echoResponse(
-            {
-              messages: request.messages,
-              stream: request.stream === true,
-              maxTokens: plan.maxTokens,
-            },
-            gateway.echoDelayMs,
-            upstream.signal,
+    for (const [index, route] of routes.entries()) {
+      call.served = route;
+      upstream.touch();
+      try {
+        const headers = route.upstream?.openRouter ? attributionHeaders(call.attribution) : {};
+        const body = attemptBody(call.plan.upstreamBody, route);
+        const response = route.upstream
+          ? await callUpstream(route, JSON.stringify(body), upstream, headers, endpoint.path)
+          : endpoint.echo(call.request, call.plan.maxTokens, gateway.echoDelayMs, upstream.signal);
+        const answer = await read(response, upstream);
+        call.latencyMs = Math.round(performance.now() - started);
+        return answer;
+      } catch (caught) {
+        const error =
+          caught instanceof KeyportError || upstream.cause === undefined
+            ? caught
+            : upstream.failure(caught);
+        if (index + 1 < routes.length && mayFallBack(error, upstream)) {
+          const detail = error instanceof KeyportError ? (error.detail ?? error.message) : "";
+          console.error(
+            `keyport: request ${call.id}: ${route.id} failed, trying the next model: ${detail}`,
           );
-      call.latencyMs = Math.round(performance.now() - started);
-      return response;
-    } catch (error) {
-      upstream.dispose();
-      const status = error instanceof KeyportError ? error.status : 502;
-      await call.reservation.settle({
-        status,
-        usage: NO_USAGE,
-        costMicros: unknownCost(call, upstream),
-      });
-      throw error;
+          continue;
+        }
+        upstream.dispose();
+        const status = error instanceof KeyportError ? error.status : 502;
+        await call.reservation.settle({
+          status,
+          usage: NO_USAGE,
+          costMicros: unknownCost(call, upstream),
+          model: route.id,
+        });
+        throw error;
+      }
     }
+    throw new Error("no model to call");
   }
 
   /** The upstream call of `call`, tied to the client's side when given one. */
@@ -165,23 +231,11 @@ export function chatCompletions(deps: ChatDeps) {
   async function answerJson(c: Context, call: Call): Promise<Response> {
     const outgoing = nodeOutgoing(c);
     const upstream = upstreamCall(call);
-    const response = await startCall(call, upstream);
-    let completion: Record<string, unknown>;
-    try {
-      completion = await readCompletion(response, upstream);
-    } catch (error) {
-      upstream.dispose();
-      const failure = error instanceof KeyportError ? error : upstream.failure(error);
-      await call.reservation.settle({
-        status: failure.status,
-        usage: NO_USAGE,
-        costMicros: unknownCost(call, upstream),
-      });
-      throw failure;
-    }
+    const completion = await startCall(call, upstream, readCompletion);
     upstream.dispose();
     const usage =
-      readUsage(completion.usage) ?? estimateUsage(call.bodyBytes, completionChars(completion), 0);
+      (endpoint.usage ?? ((answer) => readUsage(answer.usage)))(completion) ??
+      estimateUsage(call.bodyBytes, endpoint.generatedChars(completion), 0);
     const left = clientLeft(c, outgoing);
     let charged = 0;
     try {
@@ -193,6 +247,7 @@ export function chatCompletions(deps: ChatDeps) {
             usage,
             costMicros: cost(call, usage),
             details: jsonDetails(call, completion),
+            model: call.served.id,
           },
           { answerFirst: !left },
         )
@@ -203,10 +258,8 @@ export function chatCompletions(deps: ChatDeps) {
       charged = Math.min(cost(call, usage), call.reservation.micros);
     }
     completion.usage = withCost(withFingerprint(completion).usage, usage, charged);
-    return respond(
-      c,
-      c.body(JSON.stringify(completion), 200, { "Content-Type": "application/json" }),
-    );
+    const body = endpoint.answer ? endpoint.answer(completion, call.parsed) : completion;
+    return respond(c, c.body(JSON.stringify(body), 200, { "Content-Type": "application/json" }));
   }
 
   /**
@@ -216,7 +269,7 @@ export function chatCompletions(deps: ChatDeps) {
   async function relayStream(c: Context, call: Call, release: () => void): Promise<Response> {
     const outgoing = nodeOutgoing(c);
     const upstream = upstreamCall(call, outgoing ?? c.req.raw.signal);
-    const starting = startCall(call, upstream);
+    const starting = startCall(call, upstream, async (response) => response);
     // An upstream that answers (or refuses, with its own status) within a keep-alive interval is
     // relayed as it is; a slower one gets the headers and keep-alives while it thinks.
     const response = (await answeredWithin(starting, gateway.keepAliveMs)) ?? starting;
@@ -227,26 +280,33 @@ export function chatCompletions(deps: ChatDeps) {
       errorLine: (payload, head) => {
         const failure = streamedUpstreamError(identity, payload);
         console.error(`keyport: ${failure.message}: ${failure.detail}`);
-        return errorChunk(head, call.route, call.id, failure).trimEnd();
+        return errorChunk(head, call.served, call.id, failure, endpoint.chunkObject).trimEnd();
       },
     });
+    const dialect = endpoint.stream?.(events, call.parsed);
+    const translate = (text: string) => (dialect ? dialect.translate(text) : text);
+    const reader: SseEvents = dialect ?? events;
     call.reservation.delivered = () => cost(call, events.usage());
     const relay = new SseRelay(response, {
       call: upstream,
-      events,
+      events: reader,
       keepAliveMs: gateway.keepAliveMs,
       output: outgoing,
       errorEvent: (_status, failure) => {
         if (failure instanceof KeyportError && failure.detail)
           console.error(`keyport: ${failure.message}: ${failure.detail}`);
-        return errorChunk(events.head, call.route, call.id, failure);
+        return translate(
+          errorChunk(events.head, call.served, call.id, failure, endpoint.chunkObject),
+        );
       },
       refused: (failure) => {
         // `startCall` has billed it; only the in-flight slot is still held.
         release();
         if (failure instanceof KeyportError && failure.detail)
           console.error(`keyport: ${failure.message}: ${failure.detail}`);
-        return errorChunk(events.head, call.route, call.id, failure);
+        return translate(
+          errorChunk(events.head, call.served, call.id, failure, endpoint.chunkObject),
+        );
       },
       finish: async (end) => {
         release();
@@ -262,11 +322,21 @@ export function chatCompletions(deps: ChatDeps) {
               end.status === 200 ? (events.finishReason ?? null) : end.clientLeft ? null : "error",
             latencyMs: call.latencyMs ?? null,
           },
+          model: call.served.id,
         });
         // After an error event the stream ends with it, as OpenRouter's do.
         return events.reported || events.upstreamError
           ? ""
-          : usageChunk(events.head, call.route, call.id, usage, chargedMicros);
+          : translate(
+              usageChunk(
+                events.head,
+                call.served,
+                call.id,
+                usage,
+                chargedMicros,
+                endpoint.chunkObject,
+              ),
+            );
       },
     });
     // Under `@hono/node-server` a plain reader object, elsewhere a web stream.
@@ -293,7 +363,7 @@ export function chatCompletions(deps: ChatDeps) {
   async function streamCost(call: Call, events: SseUsage, end: StreamEnd): Promise<number> {
     const received = cost(call, events.usage());
     if (!end.clientLeft || events.reported) return received;
-    const upstream = call.route.upstream;
+    const upstream = call.served.upstream;
     const generation = typeof events.head.id === "string" ? events.head.id : undefined;
     if (upstream?.generationLookup && generation) {
       const exact = await generationCostMicros(upstream, generation, deps.fetch);
@@ -312,9 +382,12 @@ function unknownCost(call: Call, upstream: UpstreamCall): number {
   return upstream.cause === undefined ? 0 : call.reservation.micros;
 }
 
-/** What a call's usage costs at its plan's prices (the upstream's own figure when it gave one). */
+/**
+ * What a call's usage costs at the serving model's prices (the upstream's own figure when it gave
+ * one); the reservation bounds what the key is charged.
+ */
 function cost(call: Call, usage: TokenUsage): number {
-  return costMicros(call.plan.prices, usage, call.plan.feesMicros);
+  return servedCost(call.plan, call.served, usage);
 }
 
 /** What a JSON completion tells for its request record: its id, finish reason and latency. */

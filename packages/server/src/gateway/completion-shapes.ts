@@ -10,8 +10,13 @@ export function completionChars(completion: Record<string, unknown>): number {
   if (!Array.isArray(choices)) return 0;
   let chars = 0;
   for (const choice of choices) {
-    const message = (choice as { message?: Record<string, unknown> } | null)?.message;
-    if (message) for (const text of completionTexts(message)) chars += text.length;
+    const { message, text } = (choice ?? {}) as {
+      message?: Record<string, unknown>;
+      text?: unknown;
+    };
+    if (message) for (const part of completionTexts(message)) chars += part.length;
+    // The `prompt` form's choices carry `text`.
+    if (typeof text === "string") chars += text.length;
   }
   return chars;
 }
@@ -47,10 +52,10 @@ export function withCost(
  * when it has the type OpenRouter's SDK requires, else the request's own (`requestId`, now, the
  * route's model) — an upstream that fails before its first chunk gave none.
  */
-function chunkHead(head: StreamHead, route: ModelRoute, requestId: string) {
+function chunkHead(head: StreamHead, route: ModelRoute, requestId: string, object: string) {
   return {
     id: typeof head.id === "string" && head.id !== "" ? head.id : requestId,
-    object: "chat.completion.chunk",
+    object,
     created:
       typeof head.created === "number" && Number.isSafeInteger(head.created)
         ? head.created
@@ -65,14 +70,19 @@ export function errorChunk(
   route: ModelRoute,
   requestId: string,
   failure: unknown,
+  object = "chat.completion.chunk",
 ): string {
   const error =
     failure instanceof KeyportError
       ? { code: failure.status, message: failure.message }
       : { code: 502, message: "The upstream provider failed" };
   return `data: ${JSON.stringify({
-    ...chunkHead(head, route, requestId),
-    choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
+    ...chunkHead(head, route, requestId, object),
+    choices: [
+      object === "text_completion"
+        ? { index: 0, text: "", finish_reason: "error" }
+        : { index: 0, delta: { content: "" }, finish_reason: "error" },
+    ],
     error,
   })}\n\n`;
 }
@@ -84,9 +94,10 @@ export function usageChunk(
   requestId: string,
   usage: TokenUsage,
   chargedMicros: number,
+  object = "chat.completion.chunk",
 ): string {
   return `data: ${JSON.stringify({
-    ...chunkHead(head, route, requestId),
+    ...chunkHead(head, route, requestId, object),
     choices: [],
     usage: {
       prompt_tokens: usage.promptTokens,

@@ -1,6 +1,7 @@
 import { KeyportError } from "../web/errors.js";
 import type { ModelCatalog, ModelRoute } from "./catalog.js";
 import type { Prices } from "./pricing.js";
+import { type ResolvedModel, resolveModel } from "./variants.js";
 
 /** Results one web search returns when the request does not say (OpenRouter's default). */
 const DEFAULT_WEB_RESULTS = 5;
@@ -113,8 +114,9 @@ function webResults(value: unknown): number {
 }
 
 /**
- * The routes of a `models` fallback list: each must be a model served by the same upstream as
- * `route` (the upstream falls back among them, so all of them are what it may bill for).
+ * The routes of a `models` fallback list, in order: each a model Keyport serves (on any upstream;
+ * Keyport tries them one by one), `model` itself skipped, each once. The reservation is priced
+ * at the dearest of them all.
  * @throws KeyportError `400` naming `models`.
  */
 export async function fallbackRoutes(
@@ -128,9 +130,15 @@ export async function fallbackRoutes(
   const routes: ModelRoute[] = [];
   for (const id of models) {
     if (typeof id !== "string") throw refuse("models", "must be an array of model ids");
-    const fallback = catalog.known(id) ?? (await catalog.resolve(id));
-    if (!fallback || fallback.upstream !== route.upstream || !route.upstream)
-      throw refuse("models", `${JSON.stringify(id)} is not served by the same upstream as model`);
+    let resolved: ResolvedModel;
+    try {
+      resolved = await resolveModel(catalog, id);
+    } catch (error) {
+      throw refuse("models", error instanceof Error ? error.message : "unknown model");
+    }
+    if (resolved.online) throw refuse("models", `${id}: :online is not offered in a fallback list`);
+    const fallback = resolved.route;
+    if (fallback.id === route.id || routes.some((known) => known.id === fallback.id)) continue;
     routes.push(fallback);
   }
   return routes;

@@ -89,7 +89,8 @@ export function echoResponse(request: EchoRequest, delayMs: number, signal: Abor
   return Readable.from(chunks(), { objectMode: false });
 }
 
-function textOf(content: unknown): string {
+/** The text of a message's content: a string, or the `text` of its parts. */
+export function textOf(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
   return content
@@ -103,11 +104,13 @@ function textOf(content: unknown): string {
     .join(" ");
 }
 
-function words(text: string): string[] {
+/** What `keyport/echo` counts as tokens: whitespace-separated words. */
+export function words(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });

@@ -4,7 +4,7 @@ import { KeyportError } from "../web/errors.js";
 import type { ModelRoute } from "./catalog.js";
 import { costRaisingFields, type WorstPrices, worstPrices } from "./cost-fields.js";
 import { priceMicros, promptTokenBound } from "./pricing.js";
-import type { ChatRequest } from "./request-validation.js";
+import type { PlannedRequest } from "./request-validation.js";
 
 /**
  * The most one request may reserve: a million credits. A larger worst case is refused with `400`
@@ -33,6 +33,8 @@ export interface RequestPlan {
   readonly reserveMicros: number;
   /** The prices to bill at: the dearest among the model and its fallbacks. */
   readonly prices: WorstPrices;
+  /** Web search results the request may be billed for (priced at the serving model's price). */
+  readonly webSearchResults: number;
   /** Fees token counts cannot show (web search results), billed unless the upstream says its cost. */
   readonly feesMicros: number;
   readonly upstreamBody: Record<string, unknown>;
@@ -54,8 +56,8 @@ const TOKEN_FIELDS = ["max_tokens", "max_completion_tokens"] as const;
  *   worst case is multiplied by the larger of them. Multiplying rather than refusing `n > 1`
  *   keeps clients that ask for several choices working; an upstream that ignores `n` simply
  *   settles for less than was reserved;
- * - fallbacks (`models`): every price is the dearest among the model and its fallbacks, whose
- *   upstream ids are forwarded;
+ * - fallbacks (`models`): every price is the dearest among the model and its fallbacks (Keyport
+ *   calls them one by one, see `attemptBody`);
  * - fields that make an upstream charge more than tokens are priced or refused
  *   ({@link costRaisingFields}); the per-request fee is always part of the worst case.
  *
@@ -64,14 +66,13 @@ const TOKEN_FIELDS = ["max_tokens", "max_completion_tokens"] as const;
  */
 export function planRequest(
   route: ModelRoute,
-  request: ChatRequest,
+  request: PlannedRequest,
   bodyBytes: number,
   key: Pick<StoredKey, "limitMicros">,
   settings: PlanSettings,
   fallbacks: readonly ModelRoute[] = [],
 ): RequestPlan {
   const body: Record<string, unknown> = { ...request, model: route.upstreamModel };
-  if (fallbacks.length > 0) body.models = fallbacks.map((fallback) => fallback.upstreamModel);
   const prices = worstPrices([route, ...fallbacks]);
   const used = TOKEN_FIELDS.filter((field) => request[field] != null);
   let maxTokens: number;
@@ -88,7 +89,7 @@ export function planRequest(
   const fields = costRaisingFields(request, prices, maxTokens);
   const promptTokens = promptTokenBound(
     bodyBytes,
-    nonTextParts(request.messages),
+    nonTextParts(request.messages ?? []),
     settings.nonTextPartTokens,
   );
   const feesMicros = Math.ceil(
@@ -111,6 +112,7 @@ export function planRequest(
     promptTokens,
     reserveMicros,
     prices,
+    webSearchResults: fields.webSearchResults,
     feesMicros,
     upstreamBody: body,
   };

@@ -29,8 +29,18 @@ export const chatRequestSchema = z.looseObject({
   stream_options: z.looseObject({}).nullish(),
 });
 
+const plannedRequestSchema = chatRequestSchema.extend({
+  messages: chatRequestSchema.shape.messages.optional(),
+});
+
 /** A chat-completions request as Keyport reads it. */
 export type ChatRequest = z.output<typeof chatRequestSchema>;
+
+/**
+ * A request as the metered pipeline plans it: a chat request whose `messages` may be absent
+ * (the `prompt` and `input` forms carry their text elsewhere, and their bytes bound it alike).
+ */
+export type PlannedRequest = z.output<typeof plannedRequestSchema>;
 
 /** Parses and checks a chat request; malformed JSON and wrong types get a `400` naming the field. */
 export function parseChatRequest(text: string): ChatRequest {

@@ -1,15 +1,17 @@
-import { Hono } from "hono";
+import { type Context, Hono, type Next } from "hono";
 import { isPostgresUrl } from "../store/open.js";
 import { limitBody } from "../web/body.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
 import { nodeIncoming } from "../web/node-request.js";
 import { memoryRateLimits } from "../web/rate-limit.js";
 import { ModelCatalog, type ModelRoute } from "./catalog.js";
-import { chatCompletions } from "./chat.js";
+import { chatCompletions, meteredEndpoint } from "./chat.js";
+import { COMPLETIONS_ENDPOINT } from "./completions.js";
 import { Meter } from "./metering.js";
 
-/** The gateway's chat endpoint; the app's small global body limit does not apply to it. */
+/** The gateway's metered endpoints; the app's small global body limit does not apply to them. */
 const CHAT_COMPLETIONS_PATH = "/api/v1/chat/completions";
+const COMPLETIONS_PATH = "/api/v1/completions";
 
 /**
  * The OpenAI-compatible gateway: `POST /api/v1/chat/completions` (JSON or SSE) and
@@ -36,13 +38,12 @@ export function gatewayRoutes(deps: AppDeps, fetchFn: typeof fetch = globalThis.
   const app = new Hono<AppEnv>();
 
   const limit = limitBody(gateway.maxBodyBytes);
-  app.post(
-    CHAT_COMPLETIONS_PATH,
-    // Served by Node, the handler reads the body itself and applies the limit while reading;
-    // `app.request()` and other runtimes go through Hono's body limit, which streams.
-    (c, next) => (nodeIncoming(c) ? next() : limit(c, next)),
-    chatCompletions({ app: deps, catalog, meter, limiter, fetch: fetchFn }),
-  );
+  // Served by Node, a handler reads the body itself and applies the limit while reading;
+  // `app.request()` and other runtimes go through Hono's body limit, which streams.
+  const bodyLimit = (c: Context<AppEnv>, next: Next) => (nodeIncoming(c) ? next() : limit(c, next));
+  const chatDeps = { app: deps, catalog, meter, limiter, fetch: fetchFn };
+  app.post(CHAT_COMPLETIONS_PATH, bodyLimit, chatCompletions(chatDeps));
+  app.post(COMPLETIONS_PATH, bodyLimit, meteredEndpoint(chatDeps, COMPLETIONS_ENDPOINT));
 
   app.get("/api/v1/models", async (c) => {
     const routes = await catalog.list();

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import type { SseUsage } from "./sse-usage.js";
+import type { SseEvents } from "./endpoint.js";
 import type { UpstreamCall } from "./upstream-call.js";
 
 /** The keep-alive comment sent while the upstream is silent (OpenRouter sends the same shape). */
@@ -22,7 +22,7 @@ type ErrorEvent = (status: number, error: unknown) => string;
 export interface RelayOptions {
   readonly call: UpstreamCall;
   /** Reads the upstream's events and rewrites them for the client. */
-  readonly events: SseUsage;
+  readonly events: SseEvents;
   readonly keepAliveMs: number;
   /**
    * The Node response the stream is written to, when there is one: writes made in one turn of

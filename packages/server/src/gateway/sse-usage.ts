@@ -1,7 +1,10 @@
 import { estimateUsage, readUsage, type TokenUsage } from "./pricing.js";
 
-/** Lines that may carry billed completion text (content, reasoning, tool calls, refusals). */
-const COUNTED = /"(content|reasoning|reasoning_content|arguments|refusal)"/;
+/**
+ * Lines that may carry billed completion text (content, reasoning, tool calls, refusals, and
+ * the `prompt` form's `text`).
+ */
+const COUNTED = /"(content|reasoning|reasoning_content|arguments|refusal|text)"/;
 
 /** A streamed finish reason, read without parsing the chunk. */
 const FINISH_REASON = /"finish_reason":"([A-Za-z0-9_-]{1,40})"/;
@@ -143,7 +146,11 @@ export class SseUsage {
     const choices = chunk.choices;
     if (!Array.isArray(choices)) return;
     for (const choice of choices) {
-      const delta = (choice as { delta?: Record<string, unknown> } | null)?.delta;
+      const { delta, text } = (choice ?? {}) as { delta?: Record<string, unknown>; text?: unknown };
+      if (typeof text === "string" && text !== "") {
+        this.contentChars += text.length;
+        this.contentChunks += 1;
+      }
       if (!delta) continue;
       // Reasoning, tool-call arguments and refusals are billed as completion tokens too.
       for (const text of completionTexts(delta)) {

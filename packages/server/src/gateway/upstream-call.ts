@@ -11,6 +11,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { UpstreamConfig } from "../config/upstreams.js";
 import { KeyportError } from "../web/errors.js";
 import type { ModelRoute } from "./catalog.js";
+import type { UpstreamPath } from "./endpoint.js";
 import {
   type FailedCall,
   upstreamBroken,
@@ -134,12 +135,17 @@ interface Target {
 const httpAgent = new HttpAgent({ keepAlive: true, keepAliveMsecs: 1000, scheduling: "lifo" });
 const httpsAgent = new HttpsAgent({ keepAlive: true, keepAliveMsecs: 1000, scheduling: "lifo" });
 
-const targets = new WeakMap<UpstreamConfig, Target>();
+const targets = new WeakMap<UpstreamConfig, Map<UpstreamPath, Target>>();
 
-function targetOf(upstream: UpstreamConfig): Target {
-  let target = targets.get(upstream);
+function targetOf(upstream: UpstreamConfig, path: UpstreamPath): Target {
+  let byPath = targets.get(upstream);
+  if (!byPath) {
+    byPath = new Map();
+    targets.set(upstream, byPath);
+  }
+  let target = byPath.get(path);
   if (!target) {
-    const url = new URL(`${upstream.baseUrl}/chat/completions`);
+    const url = new URL(`${upstream.baseUrl}${path}`);
     const https = url.protocol === "https:";
     target = {
       request: https ? httpsRequest : httpRequest,
@@ -149,7 +155,7 @@ function targetOf(upstream: UpstreamConfig): Target {
       path: `${url.pathname}${url.search}`,
       authorization: upstream.apiKey ? `Bearer ${upstream.apiKey.reveal()}` : undefined,
     };
-    targets.set(upstream, target);
+    byPath.set(path, target);
   }
   return target;
 }
@@ -157,7 +163,7 @@ function targetOf(upstream: UpstreamConfig): Target {
 const noop = () => {};
 
 /**
- * Sends the chat request to the route's upstream over a pooled keep-alive connection (`node:http`
+ * Sends the request to the route's upstream (its chat endpoint unless `path` says otherwise) over a pooled keep-alive connection (`node:http`
  * / `node:https`). Resolves with a `2xx` response whose body is still to be read; any other
  * answer, an unreachable upstream or a timeout throws the sanitized `KeyportError` the client
  * gets (see `upstreamRefusal`).
@@ -167,10 +173,11 @@ export function callUpstream(
   body: string,
   call: UpstreamCall,
   extraHeaders: Record<string, string>,
+  path: UpstreamPath = "/chat/completions",
 ): Promise<IncomingMessage> {
   const upstream = route.upstream;
   if (!upstream) return Promise.reject(new Error(`${route.id} has no upstream`));
-  const target = targetOf(upstream);
+  const target = targetOf(upstream, path);
   const headers: Record<string, string | number> = {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
