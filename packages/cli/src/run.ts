@@ -4,6 +4,7 @@ import { columns } from "./help.js";
 import { type CommandIo, EXIT, UsageError } from "./io.js";
 import { didYouMean } from "./suggest.js";
 import { terminalText } from "./terminal-text.js";
+import { cliVersion } from "./version.js";
 
 function mainHelp(): string {
   const rows = columns(Object.entries(catalog).map(([name, entry]) => [name, entry.summary]));
@@ -14,7 +15,7 @@ function mainHelp(): string {
     "",
     "Commands:",
     rows,
-    "Run `keyport <command> --help` for a command's options.",
+    "Run `keyport <command> --help` for a command's options, `keyport --version` for the version.",
     "",
   ].join("\n");
 }
@@ -25,6 +26,10 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.stdout.write(mainHelp());
     return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === "--version" || name === "-V") {
+    io.stdout.write(`${cliVersion()}\n`);
+    return EXIT.ok;
   }
   const entry = Object.hasOwn(catalog, name) ? catalog[name] : undefined;
   if (!entry) {

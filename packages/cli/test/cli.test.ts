@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -44,6 +44,15 @@ describe("keyport (command line)", () => {
     }
   });
 
+  it("--version prints the version of the package it runs from, exit 0", async () => {
+    const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    for (const flag of ["--version", "-V"]) {
+      const result = await runInProcess([flag]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(`${manifest.version}\n`);
+    }
+  });
+
   it("no command: the help, exit 2", async () => {
     const result = await runInProcess([]);
     expect(result.code).toBe(2);
@@ -86,14 +95,19 @@ describe("keyport serve", () => {
   it("flags: serves /healthz, SIGTERM exits 0, the database is left clean", async () => {
     const port = await freePort();
     const database = join(dir, "flags", "keyport.sqlite");
-    // Flags win over the environment: these variables would fail if they were read.
+    // Flags win over the environment: these variables would fail if they were read. Run from
+    // outside the repository, where tsx finds no tsconfig of its own: pages must still render.
     const child = spawnCli(["serve", "--port", String(port), "--database", database], {
       env: { KEYPORT_PORT: "not-a-port", KEYPORT_DATABASE: join(dir, "wrong.sqlite") },
+      cwd: dir,
     });
     try {
       await waitForOk(`http://127.0.0.1:${port}/healthz`, child);
       expect(child.stderr()).toContain(`Keyport listening on http://127.0.0.1:${port}`);
       expect(existsSync(join(dir, "wrong.sqlite"))).toBe(false);
+      const unknown = await fetch(`http://127.0.0.1:${port}/no-such-page`);
+      expect(unknown.status).toBe(404);
+      expect(await unknown.text()).toContain("Not found");
     } finally {
       child.process.kill("SIGTERM");
     }

@@ -22,12 +22,16 @@ export interface Child {
   readonly exited: Promise<Finished>;
 }
 
-/** Spawns `node dev/keyport.mjs ...args` with exactly the given environment (plus PATH). */
+/**
+ * Spawns `node dev/keyport.mjs ...args` with exactly the given environment (plus PATH), in `cwd`
+ * (default: this process's).
+ */
 export function spawnCli(
   args: string[],
-  options: { env?: Record<string, string>; stdin?: string } = {},
+  options: { env?: Record<string, string>; stdin?: string; cwd?: string } = {},
 ): Child {
   const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
     env: { PATH: process.env.PATH ?? "", ...options.env },
     stdio: ["pipe", "pipe", "pipe"],
   });
