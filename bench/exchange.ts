@@ -1,90 +1,76 @@
-// Code→key exchanges per second against the real server on a SQLite file, beside a bare node:http
-// server answering a small JSON POST, measured in the same run. Loopback only; bounded in count
-// and time. Run: npm run bench:exchange
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// The code→key exchange (POST /api/v1/auth/keys on a SQLite file, every key durable on return)
+// beside a bare node:http server answering a small JSON POST. Each Keyport request redeems a
+// fresh code, minted before its run and fed to wrk from a file; after each run the keys table must
+// have grown by at least the 200s wrk counted. Run through bench/run.ts (npm run bench).
+import type { ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { exchangeRequests, prepareCodes, startKeyport } from "./support/keyport.js";
-import { formatRow, type LoadRequest, type LoadResult, runLoad } from "./support/load.js";
-import { freePort, startProcess, stopProcess } from "./support/processes.js";
+import SQLite from "better-sqlite3";
+import type { Workload } from "./support/compare.js";
+import { mintCodes, prepareAccount, startKeyport, writeBodies } from "./support/keyport.js";
+import { freePort, startProcess } from "./support/processes.js";
 
-const RUNS = [
-  { concurrency: 1, total: 3_000, maxSeconds: 15 },
-  { concurrency: 50, total: 20_000, maxSeconds: 20 },
-];
-const WARMUP = 1_000;
+/** Codes minted per second and connection of a run whose rate is not known yet (a warm-up). */
+const UNKNOWN_RATE_CODES_PER_CONNECTION = 5_000;
+/** Codes minted per expected exchange: wrk stops at the time bound, not at the last code. */
+const MARGIN = 1.6;
+const TERMS = { label: "bench", limitMicros: null, limitReset: null };
 
-const dir = mkdtempSync(join(tmpdir(), "keyport-bench-"));
-const database = join(dir, "keyport.sqlite");
-const codes = await prepareCodes(database, WARMUP + RUNS.reduce((sum, run) => sum + run.total, 0), {
-  label: "bench",
-  limitMicros: null,
-  limitReset: null,
-});
-
-const barePort = await freePort();
-const keyportPort = await freePort();
-const bare = await startProcess(
-  process.execPath,
-  ["--import", "tsx", "bench/bare-json-server.ts", String(barePort)],
-  `http://127.0.0.1:${barePort}/healthz`,
-);
-const keyport = await startKeyport(keyportPort, database, {
-  KEYPORT_EXCHANGE_RATE_LIMIT: "1000000000",
-});
-
-const exchange = exchangeRequests(codes);
-const bareExchange = (index: number): LoadRequest => ({
-  method: "POST",
-  path: "/api/v1/auth/keys",
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify({
-    code: `code-${index}`,
-    code_verifier: "v".repeat(43),
-    code_challenge_method: "S256",
-  }),
-  check(status, body) {
-    if (status !== 200 || typeof (JSON.parse(body) as { key?: unknown }).key !== "string") {
-      throw new Error(`${status} ${body.slice(0, 120)}`);
-    }
-  },
-});
-
-try {
-  const bareUrl = `http://127.0.0.1:${barePort}`;
-  const keyportUrl = `http://127.0.0.1:${keyportPort}`;
-  await runLoad({
-    baseUrl: bareUrl,
-    concurrency: 10,
-    total: WARMUP,
-    maxSeconds: 10,
-    next: bareExchange,
-  });
-  await runLoad({
-    baseUrl: keyportUrl,
-    concurrency: 10,
-    total: WARMUP,
-    maxSeconds: 10,
-    next: exchange,
-  });
-  console.log(
-    `bench/exchange: POST /api/v1/auth/keys, SQLite file (WAL), node ${process.version}\n`,
+/** Starts the bare server and Keyport in `dir`; the caller stops the returned processes. */
+export async function exchangeWorkload(dir: string, children: ChildProcess[]): Promise<Workload> {
+  const database = join(dir, "exchange.sqlite");
+  const barePort = await freePort();
+  const keyportPort = await freePort();
+  children.push(
+    await startProcess(
+      process.execPath,
+      ["--import", "tsx", "bench/bare-json-server.ts", String(barePort)],
+      `http://127.0.0.1:${barePort}/healthz`,
+    ),
   );
-  let failed = false;
-  for (const run of RUNS) {
-    const baseline: LoadResult = await runLoad({ baseUrl: bareUrl, ...run, next: bareExchange });
-    const result = await runLoad({ baseUrl: keyportUrl, ...run, next: exchange });
-    console.log(formatRow(`bare node:http  c=${run.concurrency}`, baseline));
-    console.log(formatRow(`keyport exchange c=${run.concurrency}`, result, baseline));
-    console.log(`  added p50 latency: ${(result.p50Ms - baseline.p50Ms).toFixed(3)} ms\n`);
-    failed ||= result.errors > 0 || baseline.errors > 0;
-  }
-  if (failed) {
-    console.log("Some responses were wrong: the figures above are not valid.");
-    process.exitCode = 1;
-  }
-} finally {
-  await stopProcess(keyport);
-  await stopProcess(bare);
-  rmSync(dir, { recursive: true, force: true });
+  // The schema and the account first, then the server (which runs the migrations again: a no-op).
+  const userId = await prepareAccount(database);
+  const keyport = await startKeyport(keyportPort, database, {
+    KEYPORT_EXCHANGE_RATE_LIMIT: "1000000000",
+  });
+  children.push(keyport);
+  const bareBody = join(dir, "bare-body.json");
+  writeFileSync(
+    bareBody,
+    JSON.stringify({
+      code: "c".repeat(43),
+      code_verifier: "v".repeat(43),
+      code_challenge_method: "S256",
+    }),
+  );
+  const keys = new SQLite(database, { readonly: true });
+  const countKeys = () => (keys.prepare("SELECT count(*) AS n FROM keys").get() as { n: number }).n;
+  let keysBefore = 0;
+  let run = 0;
+  return {
+    name: "exchange",
+    baselineName: "bare node:http",
+    baseline: { url: `http://127.0.0.1:${barePort}/api/v1/auth/keys`, bodyFile: bareBody },
+    keyport: {
+      url: `http://127.0.0.1:${keyportPort}/api/v1/auth/keys`,
+      pid: keyport.pid,
+      async prepare({ connections, seconds, expectedPerSecond }) {
+        // Enough single-use codes for the rate this concurrency reached before, with a margin (a
+        // run that outruns them is run again with more).
+        const perSecond = expectedPerSecond
+          ? expectedPerSecond * MARGIN
+          : UNKNOWN_RATE_CODES_PER_CONNECTION * Math.min(connections, 8);
+        const count = Math.ceil(perSecond * seconds) + 1_000;
+        const codes = await mintCodes(database, userId, count, TERMS);
+        keysBefore = countKeys();
+        return { bodiesFile: writeBodies(dir, `codes-${++run}.txt`, codes) };
+      },
+      async verify(result) {
+        const minted = countKeys() - keysBefore;
+        return minted >= result.requests
+          ? undefined
+          : `${result.requests} answers but ${minted} keys stored`;
+      },
+    },
+  };
 }

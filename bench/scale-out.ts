@@ -1,22 +1,25 @@
 // PostgreSQL mode: the code→key exchange and the gateway (non-streamed chat completions through a
-// minimal upstream) on one `keyport serve` against two on the same PostgreSQL database, at
-// concurrency 50 (split evenly over the instances). The load generator, the instances, the
+// minimal upstream) on one `keyport serve` against two on the same PostgreSQL database, 50
+// connections in all (one wrk per instance, 25 each, run at once). wrk, the instances, the
 // upstream and PostgreSQL share this machine's cores, so a second instance can only help as far as
-// cores are free. Loopback only; bounded in count and time; every response is checked.
+// cores are free. Loopback only; bounded in time; any non-2xx fails the run.
 // Run: BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/scale-out.ts
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpus } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
+import { MODEL } from "./fake-upstream.js";
 import {
   exchangeKey,
-  exchangeRequests,
-  type PreparedCode,
-  prepareCodes,
+  mintCodes,
+  prepareAccount,
   startKeyport,
+  writeBodies,
 } from "./support/keyport.js";
-import { formatRow, type LoadRequest, type LoadResult, runLoad } from "./support/load.js";
 import { freePort, startProcess, stopProcess } from "./support/processes.js";
+import { runWrk, type WrkResult } from "./support/wrk.js";
 
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? process.env.KEYPORT_TEST_POSTGRES_URL;
 if (!serverUrl) {
@@ -25,33 +28,33 @@ if (!serverUrl) {
   );
   process.exit(2);
 }
-const CONCURRENCY = 50;
-const EXCHANGES = 3_000;
-const CHATS = 6_000;
-const MAX_SECONDS = 8;
-const WARMUP = 500;
-const MODEL = "bench/model";
+const CONNECTIONS = 50;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Codes minted per instance and second: more than one PostgreSQL-backed instance exchanges. */
+const CODES_PER_SECOND = 12_000;
+const TERMS = {
+  label: "bench",
+  limitMicros: 1_000_000 * 1_000_000,
+  limitReset: "monthly" as const,
+};
 
 const schema = `kp_bench_${randomBytes(4).toString("hex")}`;
 await admin(`CREATE SCHEMA ${schema}`);
 const url = new URL(serverUrl);
 url.searchParams.set("options", `-c search_path=${schema}`);
 const database = url.href;
+const dir = mkdtempSync(join(tmpdir(), "keyport-bench-scale-"));
 const children: ChildProcess[] = [];
+let files = 0;
 
 try {
-  // Two instances' worth of codes (plus warm-ups), and one code for the gateway's key.
-  const codes = await prepareCodes(database, 2 * (EXCHANGES + WARMUP) + 1, {
-    label: "bench",
-    limitMicros: 1_000_000 * 1_000_000,
-    limitReset: "monthly",
-  });
-  const gatewayCode = codes.pop() as PreparedCode;
+  const userId = await prepareAccount(database);
+  const [gatewayCode] = await mintCodes(database, userId, 1, TERMS);
   const upstreamPort = await freePort();
   children.push(
     await startProcess(
       process.execPath,
-      ["--import", "tsx", "bench/gateway.ts", "--upstream", String(upstreamPort)],
+      ["--import", "tsx", "bench/fake-upstream.ts", String(upstreamPort)],
       `http://127.0.0.1:${upstreamPort}/`,
     ),
   );
@@ -70,78 +73,95 @@ try {
   const ports = [await freePort(), await freePort()];
   for (const port of ports) children.push(await startKeyport(port, database, env));
   const bases = ports.map((port) => `http://127.0.0.1:${port}`);
+  if (!gatewayCode) throw new Error("no code prepared");
   const key = await exchangeKey(bases[0] as string, gatewayCode);
+  const chatBody = join(dir, "chat.json");
+  writeFileSync(
+    chatBody,
+    JSON.stringify({
+      model: MODEL,
+      max_tokens: 64,
+      messages: [{ role: "user", content: "Tell me about foxes." }],
+    }),
+  );
 
-  const exchangeRequest = exchangeRequests(codes);
-  const chatBody = JSON.stringify({
-    model: MODEL,
-    max_tokens: 64,
-    messages: [{ role: "user", content: "Tell me about foxes." }],
-  });
-  const chatRequest = (): LoadRequest => ({
-    method: "POST",
-    path: "/api/v1/chat/completions",
-    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
-    body: chatBody,
-    check(status, body) {
-      if (status !== 200 || !body.includes('"usage"'))
-        throw new Error(`${status} ${body.slice(0, 120)}`);
-    },
-  });
+  /** One wrk per instance in `targets`, at once, CONNECTIONS split evenly; one combined result. */
+  const spread = async (targets: readonly string[], exchange: boolean, seconds: number) => {
+    const connections = CONNECTIONS / targets.length;
+    // Each instance's codes minted before any load starts.
+    const bodies: (string | undefined)[] = [];
+    for (const _ of targets) {
+      const codes = exchange
+        ? await mintCodes(database, userId, CODES_PER_SECOND * seconds, TERMS)
+        : undefined;
+      bodies.push(codes && writeBodies(dir, `codes-${++files}.txt`, codes));
+    }
+    const runs = await Promise.all(
+      targets.map((base, index) =>
+        exchange
+          ? runWrk({
+              url: `${base}/api/v1/auth/keys`,
+              connections,
+              seconds,
+              bodiesFile: bodies[index],
+            })
+          : runWrk({
+              url: `${base}/api/v1/chat/completions`,
+              connections,
+              seconds,
+              bodyFile: chatBody,
+              headers: { Authorization: `Bearer ${key}` },
+            }),
+      ),
+    );
+    return combine(runs);
+  };
 
   console.log(
-    `bench/scale-out: one vs two keyport serve on one PostgreSQL, concurrency ${CONCURRENCY}, node ${process.version}, ${cpus().length} CPUs (shared with the load generator, the upstream and PostgreSQL)\n`,
+    `bench/scale-out: one vs two keyport serve on one PostgreSQL, ${CONNECTIONS} connections (wrk -t1 per instance), ${SECONDS} s per run, node ${process.version}, ${cpus().length} CPUs (shared with wrk, the upstream and PostgreSQL)\n`,
   );
   let failed = false;
-  for (const [name, total, next] of [
-    ["exchange", EXCHANGES, exchangeRequest],
-    ["gateway JSON", CHATS, chatRequest],
+  for (const [name, exchange] of [
+    ["exchange", true],
+    ["gateway JSON", false],
   ] as const) {
-    await spread(bases, WARMUP, next);
-    const one = await spread(bases.slice(0, 1), total, next);
-    const two = await spread(bases, total, next);
-    console.log(formatRow(`${name}, 1 instance`, one));
-    console.log(formatRow(`${name}, 2 instances`, two, one));
-    console.log("");
-    failed ||= one.errors > 0 || two.errors > 0;
+    await spread(bases, exchange, 1);
+    const one = await spread(bases.slice(0, 1), exchange, SECONDS);
+    const two = await spread(bases, exchange, SECONDS);
+    for (const [label, result] of [
+      ["1 instance ", one],
+      ["2 instances", two],
+    ] as const) {
+      const failures = result.failures > 0 ? `  FAILED: ${result.failureDetail}` : "";
+      console.log(
+        `${name.padEnd(12)} ${label}: ${result.perSecond.toFixed(0).padStart(6)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms${failures}`,
+      );
+      failed ||= result.failures > 0;
+    }
+    console.log(`${name.padEnd(12)} two/one: ${(two.perSecond / one.perSecond).toFixed(2)}×\n`);
   }
   if (failed) {
-    console.log("Some responses were wrong: the figures above are not valid.");
+    console.log("Some responses were not 2xx: the figures above are not valid.");
     process.exitCode = 1;
   }
 } finally {
   for (const child of children.reverse()) await stopProcess(child);
+  rmSync(dir, { recursive: true, force: true });
   await admin(`DROP SCHEMA ${schema} CASCADE`);
 }
 
-/** `total` requests at concurrency 50 split evenly over `bases`, run at once; one combined result. */
-async function spread(
-  bases: readonly string[],
-  total: number,
-  next: () => LoadRequest,
-): Promise<LoadResult> {
-  const parts = await Promise.all(
-    bases.map((baseUrl) =>
-      runLoad({
-        baseUrl,
-        concurrency: CONCURRENCY / bases.length,
-        total: Math.floor(total / bases.length),
-        maxSeconds: MAX_SECONDS,
-        next,
-      }),
-    ),
-  );
-  const requests = parts.reduce((sum, part) => sum + part.requests, 0);
-  const seconds = Math.max(...parts.map((part) => part.seconds));
+/** Runs made at once, as one: summed rates; the slower run's percentiles (an upper bound). */
+function combine(runs: readonly WrkResult[]): WrkResult {
+  const failed = runs.filter((run) => run.failures > 0);
   return {
-    requests,
-    errors: parts.reduce((sum, part) => sum + part.errors, 0),
-    firstError: parts.find((part) => part.firstError)?.firstError,
-    seconds,
-    perSecond: requests / seconds,
-    // The slower instance's percentiles: an upper bound on the combined ones.
-    p50Ms: Math.max(...parts.map((part) => part.p50Ms)),
-    p99Ms: Math.max(...parts.map((part) => part.p99Ms)),
+    requests: runs.reduce((sum, run) => sum + run.requests, 0),
+    seconds: Math.max(...runs.map((run) => run.seconds)),
+    perSecond: runs.reduce((sum, run) => sum + run.perSecond, 0),
+    p50Ms: Math.max(...runs.map((run) => run.p50Ms)),
+    p99Ms: Math.max(...runs.map((run) => run.p99Ms)),
+    failures: failed.reduce((sum, run) => sum + run.failures, 0),
+    failureDetail: failed.map((run) => run.failureDetail).join("; "),
+    ranOut: runs.reduce((sum, run) => sum + run.ranOut, 0),
   };
 }
 

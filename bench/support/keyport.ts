@@ -1,7 +1,10 @@
 import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createAccount, openStore, systemClock } from "@keyport/server";
-import type { LoadRequest } from "./load.js";
+import SQLite from "better-sqlite3";
+import pg from "pg";
 import { startProcess } from "./processes.js";
 
 /** A code stored as the consent page would store it, and the verifier that redeems it. */
@@ -10,48 +13,136 @@ export interface PreparedCode {
   readonly verifier: string;
 }
 
+/** The terms a prepared code gives the key it is exchanged for. */
+interface KeyTerms {
+  readonly label: string;
+  readonly limitMicros: number | null;
+  readonly limitReset: "monthly" | null;
+}
+
+const CODE_COLUMNS = [
+  "code_hash",
+  "user_id",
+  "code_challenge",
+  "code_challenge_method",
+  "callback_url",
+  "key_label",
+  "limit_micros",
+  "limit_reset",
+  "key_expires_at",
+  "created_at",
+  "expires_at",
+] as const;
+
 /**
- * Creates an account and `count` S256 codes for it directly in the database at `path`, so a
- * benchmark measures the exchange rather than the consent pages.
+ * Creates the schema of `database` (a SQLite file or a PostgreSQL URL) and a bench account;
+ * returns the account's id.
  */
-export async function prepareCodes(
-  path: string,
-  count: number,
-  terms: { label: string; limitMicros: number | null; limitReset: "monthly" | null },
-): Promise<PreparedCode[]> {
-  const store = await openStore(path);
-  const user = await createAccount(
-    { store, clock: systemClock },
-    "bench@example.com",
-    "bench password",
-  );
-  if (!user) throw new Error("could not create the bench account");
-  const now = systemClock();
-  const prepared: PreparedCode[] = [];
-  for (let i = 0; i < count; i++) {
-    const code = randomBytes(32).toString("base64url");
-    const verifier = randomBytes(32).toString("base64url");
-    await store.createCode({
-      codeHash: createHash("sha256").update(code).digest("hex"),
-      userId: user.id,
-      codeChallenge: createHash("sha256").update(verifier).digest("base64url"),
-      codeChallengeMethod: "S256",
-      callbackUrl: "http://localhost:3000/callback",
-      keyLabel: terms.label,
-      limitMicros: terms.limitMicros,
-      limitReset: terms.limitReset,
-      keyExpiresAt: null,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + 3_600_000),
-    });
-    prepared.push({ code, verifier });
+export async function prepareAccount(database: string): Promise<string> {
+  const store = await openStore(database);
+  try {
+    const user = await createAccount(
+      { store, clock: systemClock },
+      `bench-${randomBytes(4).toString("hex")}@example.com`,
+      "bench password",
+    );
+    if (!user) throw new Error("could not create the bench account");
+    return user.id;
+  } finally {
+    await store.close();
   }
-  await store.close();
+}
+
+/**
+ * Stores `count` S256 codes of account `userId` in `database`, so a benchmark measures the
+ * exchange rather than the consent pages. Hundreds of thousands of codes for a time-bounded wrk
+ * run go in bulk (one transaction), in the rows `Store.createCode` writes.
+ */
+export async function mintCodes(
+  database: string,
+  userId: string,
+  count: number,
+  terms: KeyTerms,
+): Promise<PreparedCode[]> {
+  const now = Date.now();
+  const prepared: PreparedCode[] = [];
+  const rows: unknown[][] = [];
+  const random = randomBytes(64 * count);
+  for (let i = 0; i < count; i++) {
+    const code = random.subarray(64 * i, 64 * i + 32).toString("base64url");
+    const verifier = random.subarray(64 * i + 32, 64 * i + 64).toString("base64url");
+    prepared.push({ code, verifier });
+    rows.push([
+      createHash("sha256").update(code).digest("hex"),
+      userId,
+      createHash("sha256").update(verifier).digest("base64url"),
+      "S256",
+      "http://localhost:3000/callback",
+      terms.label,
+      terms.limitMicros,
+      terms.limitReset,
+      null,
+      now,
+      now + 3_600_000,
+    ]);
+  }
+  if (/^postgres(ql)?:\/\//.test(database)) await insertPostgres(database, rows);
+  else insertSqlite(database, rows);
   return prepared;
 }
 
+/** A bench account and `count` codes for it (see {@link mintCodes}). */
+export async function prepareCodes(
+  database: string,
+  count: number,
+  terms: KeyTerms,
+): Promise<PreparedCode[]> {
+  return mintCodes(database, await prepareAccount(database), count, terms);
+}
+
+function insertSqlite(path: string, rows: readonly unknown[][]): void {
+  const db = new SQLite(path);
+  try {
+    // Set-up only, on this connection: codes for a run are no use after a crash of the bench, and
+    // a cache that holds the indexes keeps a bulk insert of random hashes from spilling to disk.
+    db.pragma("synchronous = OFF");
+    db.pragma("cache_size = -262144");
+    const insert = db.prepare(
+      `INSERT INTO codes (${CODE_COLUMNS.join(", ")}) VALUES (${CODE_COLUMNS.map(() => "?").join(", ")})`,
+    );
+    db.transaction(() => {
+      for (const row of rows) insert.run(row);
+    })();
+    // Moved into the database now, so the server's next commit does not checkpoint them.
+    db.pragma("wal_checkpoint(TRUNCATE)");
+  } finally {
+    db.close();
+  }
+}
+
+async function insertPostgres(url: string, rows: readonly unknown[][]): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const perStatement = 1_000;
+    for (let start = 0; start < rows.length; start += perStatement) {
+      const batch = rows.slice(start, start + perStatement);
+      const values = batch.map(
+        (_, r) =>
+          `(${CODE_COLUMNS.map((_, c) => `$${r * CODE_COLUMNS.length + c + 1}`).join(", ")})`,
+      );
+      await client.query(
+        `INSERT INTO codes (${CODE_COLUMNS.join(", ")}) VALUES ${values.join(", ")}`,
+        batch.flat(),
+      );
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 /** The exchange request body for a prepared code. */
-export function exchangeBody(prepared: PreparedCode): string {
+function exchangeBody(prepared: PreparedCode): string {
   return JSON.stringify({
     code: prepared.code,
     code_verifier: prepared.verifier,
@@ -59,9 +150,23 @@ export function exchangeBody(prepared: PreparedCode): string {
   });
 }
 
+/** Writes `codes`' exchange bodies to `dir/name`, one a line, for wrk; returns the path. */
+export function writeBodies(dir: string, name: string, codes: readonly PreparedCode[]): string {
+  const path = join(dir, name);
+  // Codes and verifiers are base64url: nothing in them needs JSON escaping.
+  const lines = codes.map(
+    ({ code, verifier }) =>
+      `{"code":"${code}","code_verifier":"${verifier}","code_challenge_method":"S256"}\n`,
+  );
+  writeFileSync(path, lines.join(""));
+  return path;
+}
+
 /**
- * Runs `keyport serve` in a child process on `port` over `database`. `BENCH_CPU_PROFILE=DIR`
- * writes a V8 CPU profile of it to DIR when it stops (`BENCH_PROFILE_INTERVAL` µs per sample).
+ * Runs `keyport serve` in a child process on `port` over `database`: this checkout's, or the one
+ * at `BENCH_KEYPORT_DIR` (another checkout with its dependencies installed, e.g. the code before a
+ * change, measured by the same bench in the same hour). `BENCH_CPU_PROFILE=DIR` writes a V8 CPU
+ * profile of it to DIR when it stops (`BENCH_PROFILE_INTERVAL` µs per sample).
  */
 export function startKeyport(
   port: number,
@@ -76,11 +181,12 @@ export function startKeyport(
         `--cpu-prof-interval=${process.env.BENCH_PROFILE_INTERVAL ?? "1000"}`,
       ]
     : [];
+  const root = process.env.BENCH_KEYPORT_DIR ?? ".";
   return startProcess(
     process.execPath,
     [
       ...profile,
-      "packages/cli/dev/keyport.mjs",
+      join(root, "packages/cli/dev/keyport.mjs"),
       "serve",
       "--port",
       String(port),
@@ -102,29 +208,4 @@ export async function exchangeKey(baseUrl: string, prepared: PreparedCode): Prom
   const { key } = (await response.json()) as { key?: string };
   if (!key) throw new Error(`exchange failed with ${response.status}`);
   return key;
-}
-
-const KEY_SHAPE = /^sk-kp-v1-[0-9a-f]{64}$/;
-
-/**
- * The exchange as load: each call takes the next prepared code (each code is single-use) and
- * checks that the answer is a key.
- */
-export function exchangeRequests(codes: readonly PreparedCode[]): () => LoadRequest {
-  let next = 0;
-  return () => {
-    const prepared = codes[next++];
-    if (!prepared) throw new Error("ran out of prepared codes");
-    return {
-      method: "POST",
-      path: "/api/v1/auth/keys",
-      headers: { "content-type": "application/json" },
-      body: exchangeBody(prepared),
-      check(status, body) {
-        const parsed = JSON.parse(body) as { key?: unknown };
-        if (status !== 200 || typeof parsed.key !== "string" || !KEY_SHAPE.test(parsed.key))
-          throw new Error(`${status} ${body.slice(0, 120)}`);
-      },
-    };
-  };
 }

@@ -137,6 +137,31 @@ describe.skipIf(!disk)(
       expect(((await retried.json()) as { key: string }).key).toMatch(/^sk-/);
       expect((await echo(server, key)).status).toBe(200);
     });
+
+    it("concurrent exchanges sharing one commit on the full disk: each 503, no key stored, and each code still redeems once space frees", async () => {
+      const codes = await Promise.all(Array.from({ length: 8 }, () => prepareCode(server)));
+      const side = new SQLite(database);
+      const keyCount = () =>
+        (side.prepare("SELECT count(*) AS n FROM keys").get() as { n: number }).n;
+      try {
+        side.pragma("wal_checkpoint(TRUNCATE)");
+        const keysBefore = keyCount();
+        fillDisk(filler);
+
+        // Sent at once: they reach the store in one event-loop turn and share one group commit.
+        const refused = await Promise.all(codes.map((code) => exchange(server.url, code)));
+        for (const response of refused) await expectUnavailable(response);
+        expect(keyCount()).toBe(keysBefore);
+
+        rmSync(filler);
+        const redeemed = await Promise.all(codes.map((code) => exchange(server.url, code)));
+        expect(redeemed.map((response) => response.status)).toEqual(codes.map(() => 200));
+        expect(keyCount()).toBe(keysBefore + codes.length);
+      } finally {
+        side.close();
+        rmSync(filler, { force: true });
+      }
+    });
   },
 );
 

@@ -114,7 +114,7 @@ export class GroupCommit {
       // One bad write must not fail the others: each on its own.
       for (const queued of batch) {
         try {
-          queued.resolve(await this.db.transaction().execute((trx) => queued.write.kysely(trx)));
+          queued.resolve(await this.commitAlone(queued.write));
         } catch (single) {
           queued.reject(single);
         }
@@ -122,6 +122,18 @@ export class GroupCommit {
       return;
     }
     for (const [index, queued] of batch.entries()) queued.resolve(results[index]);
+  }
+
+  /**
+   * One write in a transaction of its own. On SQLite through the synchronous runner, which rolls
+   * back only a transaction still open: a failed COMMIT (a full disk) has already rolled back, and
+   * Kysely's unconditional ROLLBACK would then fail and hide the real error.
+   */
+  private commitAlone(write: BatchedWrite<unknown>): Promise<unknown> {
+    const sqlite = this.sqlite;
+    if (sqlite && !sqlite.inTransaction)
+      return Promise.resolve(this.commitSqlite(sqlite, [write])[0]);
+    return this.db.transaction().execute((trx) => write.kysely(trx));
   }
 
   /** The whole batch in one SQLite transaction, without yielding to the event loop. */
