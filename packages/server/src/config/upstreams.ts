@@ -28,6 +28,10 @@ export class Secret {
 /** Prices are credits per token, as OpenRouter's `/models` gives them (`"0.00000015"`). */
 const price = z.coerce.number().finite().min(0);
 
+/** A short list of lower-case words such as modalities or request parameters. */
+const words = (max: number) =>
+  z.array(z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, "must be a lower-case word")).max(max);
+
 const modelSchema = z.strictObject({
   id: z.string().min(1).max(200),
   upstreamModel: z.string().min(1).max(200).optional(),
@@ -37,7 +41,30 @@ const modelSchema = z.strictObject({
   webSearchPrice: price.optional(),
   maxTokens: z.number().int().positive().optional(),
   description: z.string().max(1000).optional(),
+  // What `GET /api/v1/models` says of the model (OpenRouter's fields); none changes routing.
+  name: z.string().min(1).max(200).optional(),
+  created: z.number().int().min(0).optional(),
+  contextLength: z.number().int().positive().optional(),
+  inputModalities: words(10).min(1).optional(),
+  outputModalities: words(10).min(1).optional(),
+  tokenizer: z.string().min(1).max(64).optional(),
+  instructType: z.string().min(1).max(64).optional(),
+  supportedParameters: words(64).optional(),
+  defaultParameters: z
+    .strictObject({
+      temperature: z.number().finite().optional(),
+      top_p: z.number().finite().optional(),
+      top_k: z.number().int().optional(),
+      frequency_penalty: z.number().finite().optional(),
+      presence_penalty: z.number().finite().optional(),
+      repetition_penalty: z.number().finite().optional(),
+    })
+    .optional(),
+  huggingFaceId: z.string().min(1).max(200).optional(),
+  isModerated: z.boolean().optional(),
 });
+
+const pageUrl = z.url({ protocol: /^https?$/ }).optional();
 
 const upstreamSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 . _ -"),
@@ -48,6 +75,10 @@ const upstreamSchema = z.strictObject({
     .optional(),
   generationLookup: z.boolean().default(false),
   kind: z.enum(["openrouter", "openai"]).optional(),
+  // What `GET /api/v1/providers` says of the upstream.
+  privacyPolicyUrl: pageUrl,
+  termsOfServiceUrl: pageUrl,
+  statusPageUrl: pageUrl,
   models: z.union([z.literal("discover"), z.array(modelSchema).min(1)]),
 });
 
@@ -70,6 +101,25 @@ export interface UpstreamModelConfig {
   /** The most completion tokens one request may ask for (also its worst case for budgets). */
   readonly maxTokens?: number;
   readonly description?: string;
+  /** The display name (defaults to `id`). */
+  readonly name?: string;
+  /** When the model was published, in Unix seconds. */
+  readonly created?: number;
+  /** Tokens of prompt and completion the model takes at most. */
+  readonly contextLength?: number;
+  /** OpenRouter's modality words: `text`, `image`, `file`, `audio`, `video` (default `text`). */
+  readonly inputModalities?: readonly string[];
+  readonly outputModalities?: readonly string[];
+  /** OpenRouter's model family, e.g. `GPT`, `Claude`, `Llama3` (default `Other`). */
+  readonly tokenizer?: string;
+  readonly instructType?: string;
+  /** The request parameters the model honours, e.g. `tools`, `temperature`, `response_format`. */
+  readonly supportedParameters?: readonly string[];
+  /** Sampling defaults the provider applies, in OpenRouter's `default_parameters` shape. */
+  readonly defaultParameters?: Readonly<Record<string, number>>;
+  readonly huggingFaceId?: string;
+  /** The provider moderates prompts before the model sees them. */
+  readonly isModerated?: boolean;
 }
 
 /** An OpenAI-compatible provider Keyport forwards to. */
@@ -92,6 +142,10 @@ export interface UpstreamConfig {
   readonly openRouter: boolean;
   /** Listed models, or `"discover"`: ask the upstream's `GET /models` at start-up. */
   readonly models: readonly UpstreamModelConfig[] | "discover";
+  /** The provider's pages, for `GET /api/v1/providers`. */
+  readonly privacyPolicyUrl?: string;
+  readonly termsOfServiceUrl?: string;
+  readonly statusPageUrl?: string;
 }
 
 /** Thrown for an upstreams file that cannot be used; the message names the entry and field. */
@@ -174,6 +228,9 @@ export function loadUpstreams(
             ? new URL(upstream.baseUrl).hostname.endsWith("openrouter.ai")
             : upstream.kind === "openrouter",
         models,
+        privacyPolicyUrl: upstream.privacyPolicyUrl,
+        termsOfServiceUrl: upstream.termsOfServiceUrl,
+        statusPageUrl: upstream.statusPageUrl,
       });
     }),
   );

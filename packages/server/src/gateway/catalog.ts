@@ -1,7 +1,7 @@
 import type { UpstreamConfig, UpstreamModelConfig } from "../config/upstreams.js";
 
 /** Built-in models (no upstream) are attributed to this upstream name in request records. */
-const BUILTIN_UPSTREAM = "keyport";
+export const BUILTIN_UPSTREAM = "keyport";
 
 /** The deterministic test model every Keyport serves. */
 export const ECHO_MODEL_ID = "keyport/echo";
@@ -11,7 +11,8 @@ export interface ModelRoute extends UpstreamModelConfig {
   /** `undefined` for built-in models. */
   readonly upstream: UpstreamConfig | undefined;
   readonly upstreamName: string;
-  readonly contextLength?: number;
+  /** What a `"discover"` upstream's `GET /models` said of the model, as it said it. */
+  readonly listing?: Readonly<Record<string, unknown>>;
 }
 
 const ECHO_ROUTE: ModelRoute = Object.freeze({
@@ -24,6 +25,8 @@ const ECHO_ROUTE: ModelRoute = Object.freeze({
   requestPrice: 0,
   maxTokens: 1024,
   contextLength: 65_536,
+  name: "Keyport: Echo (test model)",
+  supportedParameters: ["max_tokens", "max_completion_tokens"],
   description:
     "TEST MODEL, not a language model: answers with your last message, word by word, " +
     "deterministically and offline. Bills 1 micro-credit per prompt word and 2 per reply word " +
@@ -84,18 +87,7 @@ export class ModelCatalog {
       const models: readonly ModelRoute[] =
         upstream.models === "discover"
           ? (discovered.get(upstream.name) ?? [])
-          : upstream.models.map((model) => ({
-              id: model.id,
-              upstream,
-              upstreamName: upstream.name,
-              upstreamModel: model.upstreamModel,
-              promptPrice: model.promptPrice,
-              completionPrice: model.completionPrice,
-              requestPrice: model.requestPrice,
-              webSearchPrice: model.webSearchPrice,
-              maxTokens: model.maxTokens,
-              description: model.description,
-            }));
+          : upstream.models.map((model) => ({ ...model, upstream, upstreamName: upstream.name }));
       for (const model of models) {
         if (routes.has(model.id)) {
           if (upstream.models !== "discover") {
@@ -180,6 +172,7 @@ export class ModelCatalog {
         maxTokens: positiveInt(topProvider.max_completion_tokens),
         contextLength: positiveInt(model.context_length),
         description: typeof model.description === "string" ? model.description : undefined,
+        listing: model,
       });
     }
     return routes;

@@ -43,6 +43,39 @@ describe("upstreams configuration", () => {
     );
   });
 
+  it("takes a model's catalogue fields and an upstream's pages, refusing odd ones by name", () => {
+    const upstream = (model: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      JSON.stringify([
+        { name: "x", baseUrl: "http://x", models: [{ id: "m", ...model }], ...extra },
+      ]);
+    const [parsed] = loadUpstreams(
+      upstream(
+        { inputModalities: ["text", "image"], supportedParameters: ["tools"], contextLength: 8 },
+        { privacyPolicyUrl: "https://x.example/privacy" },
+      ),
+      {},
+    );
+    expect(parsed?.privacyPolicyUrl).toBe("https://x.example/privacy");
+    expect(parsed?.models).toEqual([
+      expect.objectContaining({ inputModalities: ["text", "image"], contextLength: 8 }),
+    ]);
+    for (const [model, field] of [
+      [{ inputModalities: ["Text Input"] }, "inputModalities[0]"],
+      [{ inputModalities: [] }, "inputModalities"],
+      [{ contextLength: 0 }, "contextLength"],
+      [{ created: -1 }, "created"],
+    ] as const) {
+      expect(() => loadUpstreams(upstream(model), {})).toThrow(`upstreams[0].models[0].${field}`);
+    }
+    for (const defaults of [{ temperature: "hot" }, { seed: 1 }])
+      expect(() => loadUpstreams(upstream({ defaultParameters: defaults }), {})).toThrow(
+        "upstreams[0].models",
+      );
+    expect(() => loadUpstreams(upstream({}, { statusPageUrl: "javascript:alert(1)" }), {})).toThrow(
+      "upstreams[0].statusPageUrl",
+    );
+  });
+
   it("reaches parseConfig as --upstreams / KEYPORT_UPSTREAMS with the gateway defaults", () => {
     const config = parseConfig({}, { KEYPORT_UPSTREAMS: JSON.stringify(good), OR_KEY: "k" });
     expect(config.gateway).toMatchObject({
