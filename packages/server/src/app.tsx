@@ -20,6 +20,8 @@ import { STYLESHEET } from "./views/styles.js";
 import { limitBody } from "./web/body.js";
 import type { AppDeps, AppEnv } from "./web/context.js";
 import { jsonError, KeyportError } from "./web/errors.js";
+import { requestId } from "./web/request-id.js";
+import { requestLog } from "./web/request-log.js";
 import { refuseCrossSite } from "./web/same-origin.js";
 import { securityHeaders } from "./web/security-headers.js";
 import { browserSession } from "./web/session.js";
@@ -64,6 +66,8 @@ const API_REQUEST_HEADERS = [
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
+  app.use(requestId());
+  if (deps.logger) app.use(requestLog(deps.logger));
   app.use(securityHeaders({ scriptSources: [CONSENT_SCRIPT_SOURCE] }));
   app.route("/", healthRoutes(deps));
   app.get("/assets/keyport.css", (c) => {

@@ -4,10 +4,12 @@ export {
   ConfigError,
   type ConfigInput,
   type KeyportConfig,
+  type LogLevel,
   parseConfig,
   type SignupMode,
 } from "./config/config.js";
-export { type RunningServer, startServer } from "./node/start.js";
+export { stdoutLogger } from "./node/logger.js";
+export { type RunningServer, type StartOptions, startServer } from "./node/start.js";
 export { accountProblem, createAccount, normalizeEmail } from "./services/accounts.js";
 export { type IssuedKey, issueKey, type KeyRequest } from "./services/issue-key.js";
 export { BackupError, backupDatabase } from "./store/backup.js";

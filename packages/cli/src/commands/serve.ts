@@ -1,4 +1,4 @@
-import { parseConfig, startServer } from "@keyport/server";
+import { parseConfig, startServer, stdoutLogger, systemClock } from "@keyport/server";
 import type { Command } from "../command.js";
 import { EXIT } from "../io.js";
 import { addressInUse } from "./address-in-use.js";
@@ -17,7 +17,8 @@ ${serverOptionsHelp}`,
   options: serverOptions,
   async run({ values }, io) {
     const config = parseConfig(configInput(values), io.env);
-    const server = await startServer(config).catch((error: unknown) => {
+    const logger = stdoutLogger(config.logLevel);
+    const server = await startServer(config, systemClock, { logger }).catch((error: unknown) => {
       throw addressInUse(error, "Keyport", "--port (KEYPORT_PORT)");
     });
     io.stderr.write(`Keyport listening on ${server.url} (public URL ${config.publicUrl})\n`);

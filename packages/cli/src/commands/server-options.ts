@@ -15,6 +15,7 @@ export const serverOptions = {
   "require-s256": { type: "boolean" },
   "headers-timeout-ms": { type: "string" },
   "request-timeout-ms": { type: "string" },
+  "metrics-port": { type: "string" },
 } as const;
 
 /** The flags' help rows, for `columns()`. */
@@ -46,6 +47,10 @@ export const serverOptionsRows: readonly (readonly [string, string])[] = [
     "--request-timeout-ms N",
     "time a client has to send its whole request\n(KEYPORT_REQUEST_TIMEOUT_MS, default 30000)",
   ],
+  [
+    "--metrics-port N",
+    "serve GET /metrics (Prometheus) on this port of KEYPORT_METRICS_HOST\n(KEYPORT_METRICS_PORT; default none, host 127.0.0.1)",
+  ],
 ];
 
 /** The flags' help lines, aligned. */
@@ -66,5 +71,6 @@ export function configInput(values: Record<string, unknown>): ConfigInput {
     requireS256: values["require-s256"] as boolean | undefined,
     headersTimeoutMs: values["headers-timeout-ms"] as string | undefined,
     requestTimeoutMs: values["request-timeout-ms"] as string | undefined,
+    metricsPort: values["metrics-port"] as string | undefined,
   };
 }

@@ -57,6 +57,26 @@ export interface KeyportConfig {
   readonly redisUrl: string | undefined;
   /** Prefix of Keyport's Redis keys, so several deployments can share one Redis. */
   readonly redisPrefix: string;
+  /** The least severe request-log lines `keyport serve` writes to stdout (`silent`: none). */
+  readonly logLevel: LogLevel;
+  /** Operational metrics (Prometheus text format). */
+  readonly metrics: MetricsConfig;
+}
+
+/** pino's levels, and `silent`. */
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+/** Where `GET /metrics` is served; see README "Operate". */
+interface MetricsConfig {
+  /** A listener of its own for `/metrics` only; `undefined`: none. */
+  readonly port: number | undefined;
+  /** Its address: loopback unless an operator opens it. */
+  readonly host: string;
+  /**
+   * A bearer token: when set, `/metrics` on the main port answers with it (and the metrics
+   * port asks for it too); unset, the main port has no `/metrics` (404).
+   */
+  readonly token: string | undefined;
 }
 
 /** How the gateway forwards, meters and keeps streams alive. */
@@ -140,6 +160,12 @@ const schema = z
     consentDelayMs: z.coerce.number().int().min(0).max(10_000).default(1000),
     redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
     redisPrefix: z.string().min(1).default("keyport:"),
+    logLevel: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info"),
+    metricsPort: port.optional(),
+    metricsHost: z.string().min(1).default("127.0.0.1"),
+    metricsToken: z.string().min(16, "must be at least 16 characters").optional(),
   })
   // Node cuts a request at `requestTimeout` whatever `headersTimeout` says.
   .refine((v) => v.headersTimeoutMs <= v.requestTimeoutMs, {
@@ -181,6 +207,10 @@ const envNames: Record<keyof ConfigInput, string> = {
   consentDelayMs: "KEYPORT_CONSENT_DELAY_MS",
   redisUrl: "KEYPORT_REDIS_URL",
   redisPrefix: "KEYPORT_REDIS_PREFIX",
+  logLevel: "KEYPORT_LOG_LEVEL",
+  metricsPort: "KEYPORT_METRICS_PORT",
+  metricsHost: "KEYPORT_METRICS_HOST",
+  metricsToken: "KEYPORT_METRICS_TOKEN",
 };
 
 /** Thrown when flags or environment hold a value the server cannot run with. */
@@ -270,6 +300,8 @@ export function parseConfig(
     secretFile: secret.secretFile,
     redisUrl: v.redisUrl,
     redisPrefix: v.redisPrefix,
+    logLevel: v.logLevel,
+    metrics: Object.freeze({ port: v.metricsPort, host: v.metricsHost, token: v.metricsToken }),
   };
   // Kept off the enumerable fields: a logged or serialised config does not carry the secret.
   Object.defineProperty(config, "secret", { value: secret.secret, enumerable: false });

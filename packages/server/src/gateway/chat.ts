@@ -99,8 +99,12 @@ export function meteredEndpoint(deps: ChatDeps, endpoint: Endpoint) {
   const gateway = app.config.gateway;
 
   return async function metered(c: Context): Promise<Response> {
-    const id = randomUUID();
-    c.header("X-Request-Id", id);
+    // The request's id names its record (and its generation): unique, so never the client's.
+    const id: string =
+      c.get("requestId") !== undefined && !c.get("requestIdFromClient")
+        ? c.get("requestId")
+        : randomUUID();
+    if (c.get("requestId") === undefined) c.header("X-Request-Id", id);
     const incoming = nodeIncoming(c);
     // As the body-limit middleware would: a declared oversize body is refused before anything.
     if (incoming && declaresTooLarge(incoming, gateway.maxBodyBytes))

@@ -1,5 +1,6 @@
 import type { Server, ServerOptions } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
+import type { Logger } from "pino";
 import { createApp } from "../app.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { KeyportConfig } from "../config/config.js";
@@ -20,6 +21,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** What a server is started with besides its configuration. */
+export interface StartOptions {
+  /** Where the request log goes (e.g. {@link stdoutLogger}); none when absent. */
+  readonly logger?: Logger;
+}
+
 /**
  * Opens the database (running migrations), and serves the app on the configured host and port.
  * @example
@@ -29,6 +36,7 @@ export interface RunningServer {
 export async function startServer(
   config: KeyportConfig,
   clock: Clock = systemClock,
+  options: StartOptions = {},
 ): Promise<RunningServer> {
   // Before anything touches the file: a second server's start-up release below would free the
   // reservations of the first one's live requests.
@@ -38,7 +46,7 @@ export async function startServer(
     store = await openStore(config.database);
     const warning = loosePermissionsWarning(privatePaths(config, lock?.path));
     if (warning) console.error(warning);
-    return await serveStore(config, clock, store, lock);
+    return await serveStore(config, clock, store, lock, options);
   } catch (error) {
     await store?.close();
     lock?.release();
@@ -56,6 +64,7 @@ async function serveStore(
   clock: Clock,
   store: Store,
   lock: ServerLock | undefined,
+  options: StartOptions,
 ): Promise<RunningServer> {
   // A SQLite file has one server process (the lock above): what is reserved at its start belongs
   // to requests that died with the previous one. (Instances sharing PostgreSQL cannot know that;
@@ -71,7 +80,7 @@ async function serveStore(
   // count on the wall clock; a server given another clock (a test's) counts in memory on it.
   const rateLimits =
     clock === systemClock ? await openSharedRateLimits({ ...config, clock }) : undefined;
-  const app = createApp({ config, store, clock, secret, rateLimits });
+  const app = createApp({ config, store, clock, secret, rateLimits, logger: options.logger });
   let server: ServerType;
   try {
     server = await listen(app.fetch, config);

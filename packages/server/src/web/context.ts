@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { KeyportConfig } from "../config/config.js";
 import type { Store, User } from "../store/store.js";
@@ -12,6 +13,8 @@ export interface AppDeps {
   readonly secret: string;
   /** Where rate limits count; in this process's memory when absent. */
   readonly rateLimits?: RateLimits;
+  /** Where a JSON line per request goes (pino); no request log when absent. */
+  readonly logger?: Logger;
 }
 
 /** The browser session a request carries: a cookie value always, a user once signed in. */
@@ -31,5 +34,11 @@ export interface AppEnv {
      * shared with the app (true before any code is issued, and for a denial).
      */
     nothingShared?: boolean;
+    /** This request's id (`X-Request-Id`): the client's when sane, else generated. */
+    requestId: string;
+    /** Whether {@link requestId} came from the client (so it is no unique id to store). */
+    requestIdFromClient: boolean;
+    /** The SHA-256 of the key the request authenticated with (logs show a prefix). */
+    keyHash?: string;
   };
 }

@@ -20,5 +20,6 @@ export async function authenticateKey(c: Context, deps: AppDeps): Promise<Stored
   if (!key || key.revokedAt) throw new KeyportError(401, "User not found.");
   if (key.expiresAt && key.expiresAt <= deps.clock()) throw new KeyportError(401, "Key expired");
   if (key.ownerDisabled) throw new KeyportError(403, "This key's account is disabled");
+  c.set("keyHash", key.hash);
   return key;
 }
