@@ -7,6 +7,10 @@ import { accountRoutes } from "./http/account.js";
 import { adminRoutes } from "./http/admin.js";
 import { authorizeRoutes } from "./http/authorize.js";
 import { codeApiRoutes } from "./http/code-api.js";
+import { dashboardAccountRoutes } from "./http/dashboard-account.js";
+import { dashboardAppsRoutes } from "./http/dashboard-apps.js";
+import { dashboardAssetRoutes } from "./http/dashboard-assets.js";
+import { dashboardKeysRoutes } from "./http/dashboard-keys.js";
 import { exchangeRoutes } from "./http/exchange.js";
 import { headlessResultRoutes } from "./http/headless-result.js";
 import { healthRoutes } from "./http/health.js";
@@ -81,6 +85,7 @@ export function createApp(deps: AppDeps) {
   app.get("/assets/favicon.svg", favicon);
   // Browsers and tools that ask for the conventional path get the same icon.
   app.get("/favicon.ico", favicon);
+  app.route("/", dashboardAssetRoutes());
 
   app.use(
     "/api/*",
@@ -108,6 +113,9 @@ export function createApp(deps: AppDeps) {
   pages.route("/", authorizeRoutes(deps));
   pages.route("/", headlessResultRoutes(deps));
   pages.route("/", adminRoutes(deps));
+  pages.route("/", dashboardKeysRoutes(deps));
+  pages.route("/", dashboardAppsRoutes(deps));
+  pages.route("/", dashboardAccountRoutes(deps));
   app.route("/", pages);
 
   app.notFound((c) => renderError(c, new KeyportError(404, "Not found")));

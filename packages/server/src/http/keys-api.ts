@@ -80,6 +80,7 @@ export function keysApiRoutes(deps: AppDeps) {
       limitReset: body.limit_reset ?? null,
       expiresAt,
       isManagement: false,
+      origin: { via: "management" },
     });
     return c.json({ data: keyView(stored, now), key }, 201);
   });

@@ -1,4 +1,5 @@
 import type { LimitReset } from "../domain/credits.js";
+import type { KeyOrigin } from "../domain/key-origin.js";
 import { mintKey } from "../domain/keys.js";
 import type { Store, StoredKey } from "../store/store.js";
 
@@ -10,6 +11,8 @@ export interface KeyRequest {
   readonly limitReset: LimitReset | null;
   readonly expiresAt: Date | null;
   readonly isManagement: boolean;
+  /** Who makes it; the `keyport` CLI when absent. */
+  readonly origin?: KeyOrigin;
 }
 
 /** A key just created: the plaintext, shown once, and the key as stored. */
@@ -26,7 +29,8 @@ export interface IssuedKey {
  */
 export async function issueKey(store: Store, now: Date, request: KeyRequest): Promise<IssuedKey> {
   const minted = mintKey();
-  await store.createKey({ ...request, hash: minted.hash, createdAt: now });
+  const origin = request.origin ?? { via: "cli" };
+  await store.createKey({ ...request, origin, hash: minted.hash, createdAt: now });
   const stored = await store.findKey(minted.hash);
   if (!stored) throw new Error("The key just created was not found");
   return { key: minted.key, stored };

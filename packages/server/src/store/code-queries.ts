@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from "kysely";
+import { exchangeOrigin, originColumns } from "../domain/key-origin.js";
 import type { BatchedWrite, GroupCommit } from "./group-commit.js";
 import { Precompiled, param } from "./precompiled.js";
 import { ms, msOrNull, toCode } from "./rows.js";
@@ -39,6 +40,8 @@ export class CodeQueries {
           expires_at: param<number | null>("expiresAt"),
           created_at: param<number>("createdAt"),
           revoked_at: null,
+          created_via: param<string>("createdVia"),
+          app_origin: param<string | null>("appOrigin"),
         })
         .compile(),
     );
@@ -57,6 +60,7 @@ export class CodeQueries {
       const decision = decide(code);
       if ("refusal" in decision) return { redeemed: { code, refusal: decision.refusal } };
       const { terms } = decision;
+      const origin = originColumns(exchangeOrigin(code.callbackUrl));
       const insert = this.insertKeyQuery.bind({
         keyHash,
         userId: terms.userId,
@@ -65,6 +69,8 @@ export class CodeQueries {
         limitReset: terms.limitReset,
         expiresAt: msOrNull(terms.expiresAt),
         createdAt: ms(terms.createdAt),
+        createdVia: origin.created_via,
+        appOrigin: origin.app_origin,
       });
       return { redeemed: { code }, insert };
     };

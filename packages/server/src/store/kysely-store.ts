@@ -1,4 +1,6 @@
 import { type Kysely, sql } from "kysely";
+import { originColumns } from "../domain/key-origin.js";
+import { AccountQueries } from "./account-queries.js";
 import { CodeQueries } from "./code-queries.js";
 import type { StoreDialect } from "./dialect.js";
 import { GatewayQueries } from "./gateway-queries.js";
@@ -12,10 +14,12 @@ import type {
   CreatedKey,
   KeyChanges,
   KeyListing,
+  KeyUse,
   LeaseCheckpoint,
   NewCode,
   NewReservation,
   NewUser,
+  PasswordReset,
   Redeemed,
   Redemption,
   RequestRecord,
@@ -42,6 +46,7 @@ export class KyselyStore implements Store {
   private readonly group: GroupCommit;
   private readonly usage: UsageQueries;
   private readonly users: UserQueries;
+  private readonly account: AccountQueries;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -53,6 +58,7 @@ export class KyselyStore implements Store {
     this.codes = new CodeQueries(db, this.group);
     this.usage = new UsageQueries(db);
     this.users = new UserQueries(db);
+    this.account = new AccountQueries(db);
   }
 
   createUser(user: NewUser, admin: AdminGrant = "never"): Promise<User | undefined> {
@@ -235,6 +241,7 @@ export class KyselyStore implements Store {
         limit_micros: key.limitMicros,
         limit_reset: key.limitReset,
         is_management: key.isManagement ? 1 : 0,
+        ...(key.origin && originColumns(key.origin)),
         expires_at: msOrNull(key.expiresAt),
         created_at: ms(key.createdAt),
         revoked_at: null,
@@ -331,6 +338,42 @@ export class KyselyStore implements Store {
 
   activity(userId: string, filter: ActivityFilter): Promise<ActivityRow[]> {
     return this.usage.activity(userId, filter);
+  }
+
+  keyUse(userId: string, since: Date): Promise<KeyUse[]> {
+    return this.account.keyUse(userId, since);
+  }
+
+  revokeAppKeys(userId: string, app: string, now: Date): Promise<number> {
+    return this.account.revokeAppKeys(userId, app, now);
+  }
+
+  setPassword(userId: string, passwordHash: string, keepSession?: string): Promise<void> {
+    return this.account.setPassword(userId, passwordHash, keepSession);
+  }
+
+  endSessions(userId: string): Promise<number> {
+    return this.account.endSessions(userId);
+  }
+
+  deleteAccount(userId: string, now: Date): Promise<boolean> {
+    return this.account.deleteAccount(userId, now);
+  }
+
+  createPasswordReset(reset: PasswordReset): Promise<void> {
+    return this.account.createPasswordReset(reset);
+  }
+
+  findPasswordReset(tokenHash: string, now: Date): Promise<PasswordReset | undefined> {
+    return this.account.findPasswordReset(tokenHash, now);
+  }
+
+  usePasswordReset(
+    tokenHash: string,
+    now: Date,
+    passwordHash: string,
+  ): Promise<string | undefined> {
+    return this.account.usePasswordReset(tokenHash, now, passwordHash);
   }
 
   async deleteExpired(now: Date, keepCodesMs: number): Promise<number> {

@@ -1,4 +1,5 @@
-import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
+import { exchangeOrigin, originColumns } from "../domain/key-origin.js";
 
 /** Every schema change, in order; each runs once per database, inside the migrator's lock. */
 const migrations: Record<string, Migration> = {
@@ -196,6 +197,34 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.alterTable("users").addColumn("disabled_at", "bigint").execute();
       await db.schema.alterTable("users").addColumn("credit_micros", "bigint").execute();
+    },
+  },
+  "2026-12-02-031-dashboard": {
+    async up(db: Kysely<unknown>) {
+      // How each key was made (the dashboard's keys and connected apps), and password resets.
+      await db.schema.alterTable("keys").addColumn("created_via", "text").execute();
+      await db.schema.alterTable("keys").addColumn("app_origin", "text").execute();
+      // Keys whose code is still kept (a day past its expiry) get their origin back.
+      const minted = await sql<{ key_hash: string; callback_url: string | null }>`
+        select key_hash, callback_url from codes where key_hash is not null`.execute(db);
+      for (const row of minted.rows) {
+        const origin = originColumns(exchangeOrigin(row.callback_url));
+        await sql`update keys set created_via = ${origin.created_via},
+          app_origin = ${origin.app_origin} where hash = ${row.key_hash}`.execute(db);
+      }
+      await db.schema
+        .createTable("password_resets")
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .execute();
+      await db.schema
+        .createIndex("password_resets_user_id")
+        .on("password_resets")
+        .column("user_id")
+        .execute();
     },
   },
 };

@@ -1,5 +1,6 @@
 import type { Selectable } from "kysely";
 import type { LimitReset } from "../domain/credits.js";
+import { originFromColumns } from "../domain/key-origin.js";
 import type { CodeChallengeMethod } from "../domain/pkce.js";
 import type { CodesTable, KeysTable, RequestsTable, UsersTable } from "./schema.js";
 import type { ApiType, RequestRecord, StoredCode, StoredKey, User } from "./store.js";
@@ -58,6 +59,7 @@ export function toKey(row: Selectable<KeysTable> & { owner_disabled_at?: unknown
     createdAt: new Date(Number(row.created_at)),
     revokedAt: dateOrNull(row.revoked_at),
     reservedMicros: Number(row.reserved_micros),
+    origin: originFromColumns(row.created_via, row.app_origin),
     counters: {
       dayStart: Number(row.day_start),
       dayMicros: Number(row.day_micros),

@@ -67,6 +67,19 @@ export interface KeysTable {
   week_micros: Generated<number>;
   month_start: Generated<Millis>;
   month_micros: Generated<number>;
+  /** How the key was made (`KeyCreator`); `null` before origins were recorded. */
+  created_via: Generated<string | null>;
+  /** The app's callback origin, for keys an app got through the PKCE flow. */
+  app_origin: Generated<string | null>;
+}
+
+/** Password-reset links, by the SHA-256 of their token; each is used once. */
+interface PasswordResetsTable {
+  token_hash: string;
+  user_id: string;
+  created_at: Millis;
+  expires_at: Millis;
+  used_at: Millis | null;
 }
 
 /**
@@ -129,4 +142,5 @@ export interface Database {
   settings: SettingsTable;
   requests: RequestsTable;
   reservations: ReservationsTable;
+  password_resets: PasswordResetsTable;
 }

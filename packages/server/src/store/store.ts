@@ -1,4 +1,5 @@
 import type { LimitReset, UsageCounters } from "../domain/credits.js";
+import type { KeyOrigin } from "../domain/key-origin.js";
 import type { CodeChallengeMethod } from "../domain/pkce.js";
 
 /** What a new account is made of. */
@@ -111,11 +112,15 @@ export interface StoredKey extends NewKey {
   readonly counters: UsageCounters;
   /** `findKey` only: an operator disabled the key's account, so the key must not work. */
   readonly ownerDisabled?: boolean;
+  /** How the key was made; `null` for keys made before Keyport recorded it. */
+  readonly origin: KeyOrigin | null;
 }
 
 /** A key to store as it is created by hand (management API, CLI) rather than by a code. */
 export interface CreatedKey extends NewKey {
   readonly isManagement: boolean;
+  /** How it was made; absent: not recorded (shown as unknown). */
+  readonly origin?: KeyOrigin;
 }
 
 /** What the management API may change on a key; absent fields stay as they are. */
@@ -229,6 +234,21 @@ export interface ActivityRow {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly costMicros: number;
+}
+
+/** What a key's requests tell about it: its latest use and its spend since an instant. */
+export interface KeyUse {
+  readonly keyHash: string;
+  readonly lastUsedAt: Date;
+  readonly sinceMicros: number;
+}
+
+/** A password-reset link: only the SHA-256 of its token is stored; it works once. */
+export interface PasswordReset {
+  readonly tokenHash: string;
+  readonly userId: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
 }
 
 /**
@@ -352,6 +372,32 @@ export interface Store {
   accountKeys(userId: string): Promise<StoredKey[]>;
   /** The account's requests per UTC day and model, oldest day first. */
   activity(userId: string, filter: ActivityFilter): Promise<ActivityRow[]>;
+  /** For each key of the account that has requests: its latest use and its spend since `since`. */
+  keyUse(userId: string, since: Date): Promise<KeyUse[]>;
+  /** Revokes every live key an app (by its callback origin) got for the user; how many. */
+  revokeAppKeys(userId: string, app: string, now: Date): Promise<number>;
+
+  /**
+   * Sets a user's password hash and, in the same transaction, ends every session of theirs but
+   * `keepSession` (the id hash of the one that changed it).
+   */
+  setPassword(userId: string, passwordHash: string, keepSession?: string): Promise<void>;
+  /** Ends every session of the user; how many there were. */
+  endSessions(userId: string): Promise<number>;
+  /**
+   * Deletes the account in one transaction: its keys revoked, then its sessions, codes, resets,
+   * keys and the user gone (request records stay, for the operator's books). Whether it existed.
+   */
+  deleteAccount(userId: string, now: Date): Promise<boolean>;
+  createPasswordReset(reset: PasswordReset): Promise<void>;
+  /** The reset if it is unused and unexpired at `now`. */
+  findPasswordReset(tokenHash: string, now: Date): Promise<PasswordReset | undefined>;
+  /**
+   * Uses an unused, unexpired reset in one transaction: marks it (and the user's other resets)
+   * used, sets the password hash and ends the user's sessions. Of concurrent calls exactly one
+   * succeeds. Returns the user id, `undefined` when the link is unknown, used or expired.
+   */
+  usePasswordReset(tokenHash: string, now: Date, passwordHash: string): Promise<string | undefined>;
 
   /**
    * Deletes what can no longer be used: sessions past their expiry, and codes expired for longer

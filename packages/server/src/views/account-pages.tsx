@@ -94,6 +94,22 @@ export function HomePage(props: { email?: string; isAdmin?: boolean; csrfToken: 
           <p>
             Signed in as <strong>{props.email}</strong>.
           </p>
+          <nav aria-label="Dashboard">
+            <ul>
+              <li>
+                <a href="/keys">Your API keys</a>
+              </li>
+              <li>
+                <a href="/usage">Usage</a>
+              </li>
+              <li>
+                <a href="/apps">Connected apps</a>
+              </li>
+              <li>
+                <a href="/account">Account</a>
+              </li>
+            </ul>
+          </nav>
           <form method="post" action="/signout">
             <CsrfField token={props.csrfToken} />
             <button type="submit" class="secondary">
