@@ -19,7 +19,7 @@ export interface KeyOverview {
 /** An app that got keys through the PKCE flow, by its callback origin. */
 export interface ConnectedApp {
   readonly origin: string;
-  /** Its live keys' labels, oldest first. */
+  /** Its live keys' labels, in alphabetical order. */
   readonly labels: readonly string[];
   readonly keys: number;
   readonly lastUsedAt: Date | null;
@@ -66,7 +66,12 @@ export function connectedApps(keys: readonly KeyOverview[]): ConnectedApp[] {
     apps.set(origin, app);
   }
   return [...apps]
-    .map(([origin, app]) => ({ origin, keys: app.labels.length, ...app }))
+    .map(([origin, app]) => ({
+      origin,
+      keys: app.labels.length,
+      labels: app.labels.sort((a, b) => a.localeCompare(b)),
+      lastUsedAt: app.lastUsedAt,
+    }))
     .sort((a, b) => (b.lastUsedAt?.getTime() ?? 0) - (a.lastUsedAt?.getTime() ?? 0));
 }
 

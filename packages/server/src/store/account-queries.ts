@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { ms } from "./rows.js";
 import type { Database } from "./schema.js";
 import type { KeyUse, PasswordReset } from "./store.js";
@@ -19,16 +19,9 @@ export class AccountQueries {
       .select((eb) => [
         "requests.key_hash as key_hash",
         eb.fn.max("requests.created_at").as("last_used_at"),
-        eb.fn
-          .sum<number>(
-            eb
-              .case()
-              .when("requests.created_at", ">=", ms(since))
-              .then(eb.ref("requests.cost_micros"))
-              .else(0)
-              .end(),
-          )
-          .as("since_micros"),
+        sql<number>`sum(case when requests.created_at >= ${ms(since)} then requests.cost_micros else 0 end)`.as(
+          "since_micros",
+        ),
       ])
       .groupBy("requests.key_hash")
       .execute();
