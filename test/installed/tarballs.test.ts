@@ -1,5 +1,5 @@
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../packages/cli/test/support/run-cli.js";
@@ -76,12 +76,7 @@ afterAll(async () => {
     report.push(`keyport serve exited ${code} on SIGTERM`);
   }
   console.log(`installed smoke test:\n  ${report.join("\n  ")}`);
-  if (project) {
-    rmSync(project.dir, { recursive: true, force: true });
-    for (const name of PACKAGES) {
-      rmSync(dirname(project.tarballs[name].path), { recursive: true, force: true });
-    }
-  }
+  project?.remove();
 });
 
 describe("the packed tarballs", () => {

@@ -6,11 +6,12 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
@@ -46,6 +47,8 @@ export interface InstalledProject {
   /** Wall-clock milliseconds of packing (any build included) and of `npm install`. */
   readonly packMs: number;
   readonly installMs: number;
+  /** Deletes the project, the tarballs and every other temporary folder made for them. */
+  readonly remove: () => void;
 }
 
 /**
@@ -185,6 +188,7 @@ export async function packAndInstall(): Promise<InstalledProject> {
     { cwd: dir, env: npmEnv(extra), maxBuffer: 64 * 1024 * 1024 },
   );
   const installMs = performance.now() - installStarted;
+  const scratch = [dir, dirname(tarballs.client.path), ...(prebuilds ? [prebuilds] : [])];
   return {
     dir,
     tarballs,
@@ -192,5 +196,8 @@ export async function packAndInstall(): Promise<InstalledProject> {
     bin: join(dir, "node_modules", ".bin", "keyport"),
     packMs,
     installMs,
+    remove: () => {
+      for (const path of scratch) rmSync(path, { recursive: true, force: true });
+    },
   };
 }
