@@ -17,6 +17,8 @@ import {
  * everything below run from that project only, under plain Node.
  */
 
+/** Each test starts real processes on a machine that may be busy: a generous bound, not a timing. */
+const PROCESSES = { timeout: 120_000 };
 const EMAIL = "smoke@example.test";
 const PASSWORD = "a long smoke-test password";
 
@@ -121,7 +123,7 @@ describe("the packed tarballs", () => {
   });
 });
 
-describe("plain Node in the installed project", () => {
+describe("plain Node in the installed project", PROCESSES, () => {
   it("imports the client, its browser and node entries, and the server", async () => {
     const { stdout } = await runToEnd(
       process.execPath,
@@ -159,7 +161,7 @@ describe("plain Node in the installed project", () => {
   });
 });
 
-describe("a bundler on the installed client", () => {
+describe("a bundler on the installed client", PROCESSES, () => {
   async function bundle(source: string) {
     const result = await build({
       stdin: { contents: source, resolveDir: project.dir, loader: "js" },
@@ -199,7 +201,7 @@ describe("a bundler on the installed client", () => {
   });
 });
 
-describe("the installed keyport bin", () => {
+describe("the installed keyport bin", PROCESSES, () => {
   it("--help and --version run the compiled CLI", async () => {
     const help = await runToEnd(project.bin, ["--help"], { cwd: project.dir });
     expect(help.stdout).toMatch(/^Usage: keyport <command>/);
