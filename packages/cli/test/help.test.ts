@@ -86,8 +86,8 @@ describe("did you mean", () => {
   it.each([
     [["lgoin"], /^keyport: unknown command "lgoin"\. Did you mean "login"\?/],
     [
-      ["whoami", "--base-ur", "http://x"],
-      /^keyport whoami: unknown option --base-ur\. Did you mean --base-url\?/,
+      ["whoami", "--sever", "http://x"],
+      /^keyport whoami: unknown option --sever\. Did you mean --server\?/,
     ],
     [["serve", "--prot=80"], /^keyport serve: unknown option --prot\. Did you mean --port\?/],
     [

@@ -153,6 +153,15 @@ console.log("renamed");`,
     expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-next");
   });
 
+  it("keeps what it does not own (the CLI's profiles) when it saves or deletes", async () => {
+    const profiles = { default: { server: "http://localhost:8787", key: "sk-cli" } };
+    await saveKey("https://openrouter.ai", { key: "sk-0" }, { path });
+    await writeFile(path, JSON.stringify({ version: 1, keys: {}, profiles }));
+    await saveKey("https://openrouter.ai", { key: "sk-1" }, { path });
+    await deleteKey("https://openrouter.ai", { path });
+    expect(JSON.parse(await readFile(path, "utf8"))).toEqual({ version: 1, keys: {}, profiles });
+  });
+
   it("refuses to overwrite a file it cannot parse", async () => {
     await saveKey("https://openrouter.ai", { key: "sk-1" }, { path });
     await writeFile(path, "{ not json");

@@ -1,46 +1,55 @@
 import { hostname } from "node:os";
 import {
+  deleteKey,
+  disconnect,
   type ExchangeResult,
-  loadKey,
-  openBrowser,
-  saveKey,
-  signIn,
-  signInHeadless,
+  RevocationUnsupportedError,
 } from "@keyport/client/node";
 import {
-  baseUrlHelp,
-  baseUrlOption,
-  credentialsFile,
+  type Account,
+  accountHelpRows,
+  accountOptions,
   loginHint,
   maskKey,
   reportError,
-  resolveBaseUrl,
+  resolveAccount,
 } from "../account.js";
 import type { Command } from "../command.js";
+import { columns } from "../help.js";
 import { type CommandIo, EXIT, UsageError } from "../io.js";
+import { writeProfile } from "../profiles.js";
+import { causeText, serverProblem } from "../server-check.js";
+import { obtainKey } from "../sign-in-flow.js";
 import { terminalText } from "../terminal-text.js";
 
-/** `keyport login`: one-click API key through the browser (or a pasted code), then saved. */
+/** `keyport login`: one-click API key through the browser (or a typed code), then saved. */
 export const loginCommand: Command = {
-  usage: `Usage: keyport login [--base-url URL] [--headless] [--label TEXT] [--limit N] [--print]
+  usage: `Usage: keyport login [--server URL] [--profile NAME] [--headless] [--label TEXT] [--limit N] [--print]
 
-Opens the consent page in your browser and waits on 127.0.0.1 for the answer
-(OAuth PKCE). The URL is always printed, so you can open it yourself. When no
-browser opens and this is a terminal, it asks you to paste the code instead.
-The key is saved for this server in the credentials file (mode 0600):
-$XDG_CONFIG_HOME/keyport/credentials.json or the platform equivalent.
+Checks that the server answers, then opens its consent page in your browser
+and waits on 127.0.0.1 for the answer (OAuth PKCE). Where no browser can open
+(no display, SSH, or the opener fails at a terminal), it prints a URL for any
+device and asks for the short code the page shows (like ABCD-EFGH; spaces,
+dashes and case do not matter).
+
+The server and the key are saved in the profile, in the credentials file (mode
+0600): $XDG_CONFIG_HOME/keyport/credentials.json or the platform equivalent.
+\`whoami\` and \`logout\` then use that server. Logging in again replaces the
+profile's key and revokes the old one.
 
 Options:
-${baseUrlHelp}  --headless          print the URL, then paste the code the page shows (for SSH)
-  --label TEXT        the key's name in your dashboard (default "keyport CLI on <host>")
-  --limit N           the key's spending limit, in credits
-  --print             write the key alone to stdout and save nothing (for scripts)
-  --no-browser        print the URL, do not open a browser (KEYPORT_NO_BROWSER=1)
-
+${columns([
+  ...accountHelpRows,
+  ["--headless", "print a URL for any device, then type the code it shows (SSH)"],
+  ["--no-browser", "print the URL for this machine, open nothing (KEYPORT_NO_BROWSER=1)"],
+  ["--label TEXT", 'the key\'s name in your dashboard (default "keyport CLI on <host>")'],
+  ["--limit N", "the key's spending limit, in credits"],
+  ["--print", "write the key alone to stdout and save nothing (for scripts)"],
+])}
 Exit status: 0 logged in, 1 failed, 2 bad usage, 3 access denied.
 `,
   options: {
-    ...baseUrlOption,
+    ...accountOptions,
     headless: { type: "boolean" },
     label: { type: "string" },
     limit: { type: "string" },
@@ -51,73 +60,86 @@ Exit status: 0 logged in, 1 failed, 2 bad usage, 3 access denied.
     if (positionals.length > 0) {
       throw new UsageError(`unexpected "${positionals[0]}". Run \`keyport login --help\`.`);
     }
-    const baseUrl = resolveBaseUrl(values, io.env);
+    // Reads the credentials file first: an unreadable one would lose the new key.
+    const account = await resolveAccount(values, io.env);
     const keyLabel = parseLabel(values.label);
     const limit = parseLimit(values.limit);
-    const path = credentialsFile(io.env);
-    // Fail before the browser dance, not after: an unreadable file would lose the new key.
-    if (!values.print) await loadKey(baseUrl, { path });
 
+    const problem = await serverProblem(account.server);
+    if (problem) {
+      io.stderr.write(`keyport login: ${terminalText(problem)}\n`);
+      return EXIT.failure;
+    }
     let result: ExchangeResult;
     try {
       result = await obtainKey(io, {
-        baseUrl,
+        server: account.server,
         keyLabel,
         limit,
         headless: values.headless === true,
         noBrowser: values["no-browser"] === true || isSet(io.env.KEYPORT_NO_BROWSER),
+        platform: process.platform,
       });
     } catch (error) {
-      return reportError(error, io, "login", baseUrl);
+      return reportError(error, io, "login", account);
     }
 
     if (values.print) {
       io.stdout.write(`${terminalText(result.key)}\n`);
-      io.stderr.write(`Connected to ${baseUrl}. The key was printed, not saved.\n`);
+      io.stderr.write(`Connected to ${account.server}. The key was printed, not saved.\n`);
       return EXIT.ok;
     }
     try {
-      await saveKey(baseUrl, { key: result.key, userId: result.userId, label: keyLabel }, { path });
+      await writeProfile(account.path, account.profileName, {
+        server: account.server,
+        key: result.key,
+        userId: result.userId,
+        label: keyLabel,
+        savedAt: new Date().toISOString(),
+      });
     } catch (error) {
       io.stderr.write(
-        `keyport login: could not save the key in ${path} (${(error as Error).message}). Fix that and run ${loginHint(baseUrl, io.env)} again, or use --print.\n`,
+        `keyport login: could not save the key in ${account.path} (${terminalText((error as Error).message)}). Fix that and run ${loginHint(account, io.env)} again, or use --print.\n`,
       );
       return EXIT.failure;
     }
+    const profile = account.profileName === "default" ? "" : ` (profile ${account.profileName})`;
     io.stderr.write(
-      `Logged in to ${baseUrl} as "${keyLabel}". Key ${maskKey(result.key)} saved in ${path}.\n`,
+      `Logged in to ${account.server}${profile} as "${terminalText(keyLabel)}". Key ${maskKey(result.key)} saved in ${account.path}.\n`,
     );
+    await revokeReplaced(account, io);
     return EXIT.ok;
   },
 };
 
-interface LoginPlan {
-  baseUrl: string;
-  keyLabel: string;
-  limit: number | undefined;
-  headless: boolean;
-  noBrowser: boolean;
-}
-
-function obtainKey(io: CommandIo, plan: LoginPlan): Promise<ExchangeResult> {
-  const common = {
-    baseUrl: plan.baseUrl,
-    keyLabel: plan.keyLabel,
-    ...(plan.limit === undefined ? {} : { limit: plan.limit }),
-    input: io.stdin,
-    output: io.stderr,
-  };
-  if (plan.headless) return signInHeadless(common);
-  return signIn({
-    ...common,
-    openBrowser: plan.noBrowser ? false : openBrowser,
-    onUrl: (url) =>
-      io.stderr.write(
-        plan.noBrowser
-          ? `\nOpen this URL in a browser to connect:\n\n  ${url}\n\nWaiting for you to approve…\n`
-          : `\nOpening your browser to connect. If it does not open, visit:\n\n  ${url}\n\n`,
-      ),
-  });
+/**
+ * Revokes the key the profile held before this login, once the new one is saved, so logging in
+ * again never leaves a working key nobody holds. A failure is reported, not fatal: the new key
+ * is saved and works.
+ */
+async function revokeReplaced(account: Account, io: CommandIo): Promise<void> {
+  const old = account.legacy
+    ? { key: account.key, server: account.server }
+    : { key: account.profile?.key, server: account.profile?.server ?? account.server };
+  if (!old.key) return;
+  if (account.legacy) await deleteKey(account.server, { path: account.path });
+  const where = `${maskKey(old.key)} on ${old.server}`;
+  try {
+    const { revoked } = await disconnect({ baseUrl: old.server, key: old.key });
+    io.stderr.write(
+      revoked
+        ? `Revoked the previous key ${where}.\n`
+        : `The previous key ${where} no longer worked; forgot it.\n`,
+    );
+  } catch (error) {
+    const why =
+      error instanceof RevocationUnsupportedError
+        ? "the server cannot revoke keys from the CLI"
+        : causeText(error);
+    io.stderr.write(
+      `keyport login: could not revoke the previous key ${where} (${terminalText(why)}). It works until you revoke it in the server's key settings.\n`,
+    );
+  }
 }
 
 function parseLabel(value: unknown): string {

@@ -1,54 +1,55 @@
-import { getKeyInfo, type KeyInfo, loadKey } from "@keyport/client/node";
+import { getKeyInfo, type KeyInfo } from "@keyport/client/node";
 import {
-  baseUrlHelp,
-  baseUrlOption,
-  credentialsFile,
+  type Account,
+  accountHelpRows,
+  accountOptions,
   loginHint,
   maskKey,
+  notLoggedIn,
   reportError,
-  resolveBaseUrl,
+  resolveAccount,
 } from "../account.js";
 import type { Command } from "../command.js";
+import { columns } from "../help.js";
 import { EXIT, UsageError } from "../io.js";
 import { terminalText } from "../terminal-text.js";
 
 /** `keyport whoami`: the saved key's label, usage, limit and expiry, as the server reports them. */
 export const whoamiCommand: Command = {
-  usage: `Usage: keyport whoami [--base-url URL]
+  usage: `Usage: keyport whoami [--profile NAME] [--server URL]
 
-Asks the server about the key \`keyport login\` saved (GET /api/v1/key) and shows
-its label, usage, limit and expiry.
+Asks the server the profile remembers about the key \`keyport login\` saved
+(GET /api/v1/key) and shows its label, usage, limit and expiry.
 
 Options:
-${baseUrlHelp}
+${columns(accountHelpRows)}
 Exit status: 0 shown, 1 failed, 2 bad usage, 3 not logged in or key refused.
 `,
-  options: baseUrlOption,
+  options: accountOptions,
   async run({ values, positionals }, io) {
     if (positionals.length > 0) {
       throw new UsageError(`unexpected "${positionals[0]}". Run \`keyport whoami --help\`.`);
     }
-    const baseUrl = resolveBaseUrl(values, io.env);
-    const saved = await loadKey(baseUrl, { path: credentialsFile(io.env) });
-    if (!saved) {
+    const account = await resolveAccount(values, io.env);
+    if (!account.key) {
       io.stderr.write(
-        `keyport whoami: not logged in to ${baseUrl}. Run ${loginHint(baseUrl, io.env)}.\n`,
+        `keyport whoami: ${notLoggedIn(account)}. Run ${loginHint(account, io.env)}.\n`,
       );
       return EXIT.unauthorized;
     }
     let info: KeyInfo;
     try {
-      info = await getKeyInfo({ baseUrl, key: saved.key });
+      info = await getKeyInfo({ baseUrl: account.server, key: account.key });
     } catch (error) {
-      return reportError(error, io, "whoami", baseUrl);
+      return reportError(error, io, "whoami", account);
     }
-    io.stdout.write(describeKey(baseUrl, saved.key, info));
+    io.stdout.write(describeKey(account, account.key, info));
     return EXIT.ok;
   },
 };
 
 /** The key as a short aligned table, numbers as the server sent them (credits). */
-function describeKey(baseUrl: string, key: string, info: KeyInfo): string {
+function describeKey(account: Account, key: string, info: KeyInfo): string {
   const usage = [
     ["today", info.usage_daily],
     ["this week", info.usage_weekly],
@@ -66,7 +67,8 @@ function describeKey(baseUrl: string, key: string, info: KeyInfo): string {
   const rows = [
     ["Label", terminalText(info.label)],
     ["Key", maskKey(key)],
-    ["Server", baseUrl],
+    ["Server", account.server],
+    ["Profile", account.profileName],
     ["Usage", `${credits(info.usage)} credits${usage.length ? ` (${usage.join(", ")})` : ""}`],
     ["Limit", limit],
     ["Expires", info.expires_at ? terminalText(info.expires_at) : "never"],

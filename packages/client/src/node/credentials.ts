@@ -25,7 +25,9 @@ export interface CredentialsFileOptions {
   path?: string;
 }
 
+/** The file; fields other than `keys` (such as the CLI's `profiles`) are kept as they are. */
 interface CredentialsFile {
+  [field: string]: unknown;
   version: 1;
   keys: Record<string, StoredKey>;
 }
@@ -94,7 +96,7 @@ async function readCredentials(path: string): Promise<CredentialsFile> {
   if (typeof keys !== "object" || keys === null) {
     throw new Error(`${path} is not a Keyport credentials file; fix or remove it`);
   }
-  return { version: 1, keys: keys as Record<string, StoredKey> };
+  return { ...(data as object), version: 1, keys: keys as Record<string, StoredKey> };
 }
 
 /** Replaces the file atomically: readers see the old content or the new, never a part. */

@@ -36,7 +36,7 @@ export async function signInHeadless(options: HeadlessSignInOptions = {}): Promi
   const pkce = await createPkcePair("S256");
   const url = authorizationUrl({ ...options, ...pkce, callbackUrl: undefined, state: undefined });
   output.write(
-    `\nOpen this URL in any browser, approve, and paste the code shown:\n\n  ${url}\n\n`,
+    `\nOpen this URL in any browser, approve, then type the code it shows (like ABCD-EFGH):\n\n  ${url}\n\n`,
   );
   const prompt = options.prompt ?? (() => readLine(input, output, signal));
   const code = (await prompt(url)).trim();
