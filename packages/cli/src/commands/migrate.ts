@@ -1,5 +1,6 @@
 import { migrateDatabase, parseConfig } from "@keyport/server";
 import type { Command } from "../command.js";
+import { columns } from "../help.js";
 import { EXIT } from "../io.js";
 
 /** `keyport migrate`: runs the schema migrations, then exits. */
@@ -11,8 +12,7 @@ for an upgrade, run it once with the new version before starting the new servers
 On PostgreSQL, instances migrating at once take turns. Prints each migration applied.
 
 Options:
-  --database PATH|URL SQLite file or postgres:// URL (KEYPORT_DATABASE)
-`,
+${columns([["--database PATH|URL", "SQLite file or postgres:// URL (KEYPORT_DATABASE)"]])}`,
   options: { database: { type: "string" } },
   async run({ values }, io) {
     const config = parseConfig({ database: values.database as string | undefined }, io.env);
