@@ -16,7 +16,7 @@ export const catalog: Readonly<Record<string, CatalogEntry>> = {
     load: async () => (await import("./commands/serve.js")).serveCommand,
   },
   users: {
-    summary: "manage accounts (users create --email EMAIL --password-stdin)",
+    summary: "manage accounts (users create|list|disable|enable|set-credit|set-password)",
     load: async () => (await import("./commands/users.js")).usersCommand,
   },
   keys: {
