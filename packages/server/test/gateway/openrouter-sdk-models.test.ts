@@ -304,6 +304,8 @@ describe("model catalogue against @openrouter/sdk", () => {
     ["?limit=ten", "limit"],
     ["?context=lots", "context"],
     ["?min_price=cheap", "min_price"],
+    [`?q=${"x".repeat(201)}`, "q"],
+    [`?sort=${"s".repeat(65)}`, "sort"],
   ])("%s is a 400 in OpenRouter's shape naming %s", async (query, field) => {
     const { status, body } = await fetchJson(server, `/api/v1/models${query}`);
     expect(status).toBe(400);
@@ -385,6 +387,15 @@ describe("model catalogue against @openrouter/sdk", () => {
       const error = await call().catch((failure: unknown) => failure);
       expect(error).toBeInstanceOf(NotFoundResponseError);
       expect((error as Error).message).toContain("nobody/nothing");
+    }
+    for (const path of [
+      "/api/v1/models/..%2F..%2Fkey/x/endpoints",
+      "/api/v1/model/keyport/echo%00",
+      `/api/v1/model/${"a".repeat(300)}/b`,
+    ]) {
+      const odd = await fetchJson(server, path);
+      expect(odd.status).toBe(404);
+      expect(odd.body).toMatchObject({ error: { code: 404 } });
     }
     const missing = await fetchJson(server, "/api/v1/models/nobody/nothing/endpoints");
     expect(missing).toEqual({
