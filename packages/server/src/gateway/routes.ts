@@ -7,17 +7,21 @@ import { memoryRateLimits } from "../web/rate-limit.js";
 import { ModelCatalog } from "./catalog.js";
 import { chatCompletions, meteredEndpoint } from "./chat.js";
 import { COMPLETIONS_ENDPOINT } from "./completions.js";
+import { EMBEDDINGS_ENDPOINT } from "./embeddings.js";
 import { Meter } from "./metering.js";
 import { modelsApiRoutes } from "./models-api.js";
 import { providersApiRoutes } from "./providers-api.js";
+import { RESPONSES_ENDPOINT } from "./responses.js";
 
 /** The gateway's metered endpoints; the app's small global body limit does not apply to them. */
 const CHAT_COMPLETIONS_PATH = "/api/v1/chat/completions";
 const COMPLETIONS_PATH = "/api/v1/completions";
+const EMBEDDINGS_PATH = "/api/v1/embeddings";
+const RESPONSES_PATH = "/api/v1/responses";
 
 /**
- * The OpenAI-compatible gateway: `POST /api/v1/chat/completions` and `/api/v1/completions`
- * (JSON or SSE), OpenRouter's model catalogue (`GET /api/v1/models` and its kin) and
+ * The OpenAI-compatible gateway: `POST /api/v1/chat/completions`, `/api/v1/completions` and
+ * `/api/v1/responses` (JSON or SSE), `POST /api/v1/embeddings`, OpenRouter's model catalogue (`GET /api/v1/models` and its kin) and
  * `GET /api/v1/providers`. Upstreams come from `config.gateway`; `fetch` is injectable for tests.
  * @example
  * app.route("/", gatewayRoutes(deps));
@@ -47,6 +51,8 @@ export function gatewayRoutes(deps: AppDeps, fetchFn: typeof fetch = globalThis.
   const chatDeps = { app: deps, catalog, meter, limiter, fetch: fetchFn };
   app.post(CHAT_COMPLETIONS_PATH, bodyLimit, chatCompletions(chatDeps));
   app.post(COMPLETIONS_PATH, bodyLimit, meteredEndpoint(chatDeps, COMPLETIONS_ENDPOINT));
+  app.post(EMBEDDINGS_PATH, bodyLimit, meteredEndpoint(chatDeps, EMBEDDINGS_ENDPOINT));
+  app.post(RESPONSES_PATH, bodyLimit, meteredEndpoint(chatDeps, RESPONSES_ENDPOINT));
 
   app.route("/", modelsApiRoutes(deps, catalog));
   app.route("/", providersApiRoutes(gateway.upstreams));

@@ -72,7 +72,11 @@ export async function startEndpointsUpstream(): Promise<EndpointsUpstream> {
           index,
           embedding: [0.1, 0.2, index],
         })),
-        usage: { prompt_tokens: usage.prompt_tokens, total_tokens: usage.prompt_tokens },
+        // Greedy: far more prompt tokens than the input could hold.
+        usage:
+          mode === "greedy"
+            ? { prompt_tokens: 900_000, total_tokens: 900_000 }
+            : { prompt_tokens: usage.prompt_tokens, total_tokens: usage.prompt_tokens },
       });
     }
     const text = path === "/completions";
