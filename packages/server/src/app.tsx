@@ -16,6 +16,7 @@ import { headlessResultRoutes } from "./http/headless-result.js";
 import { healthRoutes } from "./http/health.js";
 import { keyApiRoutes } from "./http/key-api.js";
 import { keysApiRoutes } from "./http/keys-api.js";
+import { metricsRoutes } from "./http/metrics.js";
 import { usageApiRoutes } from "./http/usage-api.js";
 import { CONSENT_SCRIPT_SOURCE } from "./views/consent-script.js";
 import { ErrorPage } from "./views/error-page.js";
@@ -26,6 +27,7 @@ import type { AppDeps, AppEnv } from "./web/context.js";
 import { jsonError, KeyportError } from "./web/errors.js";
 import { requestId } from "./web/request-id.js";
 import { requestLog } from "./web/request-log.js";
+import { requestMetrics } from "./web/request-metrics.js";
 import { refuseCrossSite } from "./web/same-origin.js";
 import { securityHeaders } from "./web/security-headers.js";
 import { browserSession } from "./web/session.js";
@@ -72,6 +74,9 @@ export function createApp(deps: AppDeps) {
 
   app.use(requestId());
   if (deps.logger) app.use(requestLog(deps.logger));
+  if (deps.metrics) app.use(requestMetrics(deps.metrics));
+  if (deps.metrics && deps.config.metrics.token !== undefined)
+    app.route("/", metricsRoutes(deps.metrics, deps.config.metrics.token));
   app.use(securityHeaders({ scriptSources: [CONSENT_SCRIPT_SOURCE] }));
   app.route("/", healthRoutes(deps));
   app.get("/assets/keyport.css", (c) => {

@@ -22,6 +22,7 @@ ${serverOptionsHelp}`,
       throw addressInUse(error, "Keyport", "--port (KEYPORT_PORT)");
     });
     io.stderr.write(`Keyport listening on ${server.url} (public URL ${config.publicUrl})\n`);
+    if (server.metricsUrl) io.stderr.write(`Metrics on ${server.metricsUrl}/metrics\n`);
     const signal = await untilSignal();
     io.stderr.write(`Received ${signal}; finishing in-flight requests\n`);
     await server.close();

@@ -19,6 +19,8 @@ export interface MeterSettings {
   readonly leaseMs: number;
   /** Requests one key may have in flight in this process (`0`: unbounded). */
   readonly maxInFlightPerKey: number;
+  /** Told what each settled request was charged (for the spend metric). */
+  readonly onCharge?: (model: string, chargedMicros: number) => void;
   /**
    * The database is a SQLite file this process alone writes, synchronously: a lone request may
    * answer before its settle, which is then written in the event loop's next check phase —
@@ -116,6 +118,16 @@ export class Meter {
     this.live.set(spec.id, reservation);
     this.renewal ??= setInterval(this.renew, Math.max(50, this.settings.leaseMs / 6));
     return reservation;
+  }
+
+  /** Reservations this meter holds for requests in flight (settled ones still being written included). */
+  get reservationsInFlight(): number {
+    return this.live.size;
+  }
+
+  /** @internal Reports a settled request's charge. */
+  charged(model: string, chargedMicros: number): void {
+    this.settings.onCharge?.(model, chargedMicros);
   }
 
   /** @internal Whether a settle may be written after the answer (see `answerBeforeSettle`). */
@@ -275,6 +287,7 @@ export class Reservation {
         `keyport: upstream overrun on request ${spec.id}: model ${JSON.stringify(spec.model)} on upstream ${JSON.stringify(spec.upstream)} cost ${fromMicros(cost)} credits, ${fromMicros(overrunMicros)} more than the ${fromMicros(spec.micros)} reserved; the key was charged the reservation`,
       );
     }
+    meter.charged(outcome.model ?? spec.model, chargedMicros);
     const settlement: Settlement = {
       reservedMicros: spec.micros,
       settledAt: meter.clock(),

@@ -41,7 +41,9 @@ export function gatewayRoutes(deps: AppDeps, fetchFn: typeof fetch = globalThis.
     leaseMs: gateway.leaseMs,
     maxInFlightPerKey: gateway.maxInFlightPerKey,
     answerBeforeSettle: !isPostgresUrl(deps.config.database),
+    onCharge: deps.metrics && ((model, micros) => deps.metrics?.charged(model, micros)),
   });
+  deps.metrics?.countReservations(() => meter.reservationsInFlight);
   const app = new Hono<AppEnv>();
 
   const limit = limitBody(gateway.maxBodyBytes);

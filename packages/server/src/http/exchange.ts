@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { mintKey } from "../domain/keys.js";
 import {
@@ -14,6 +14,7 @@ import { clientAddress } from "../web/client-address.js";
 import type { AppDeps, AppEnv } from "../web/context.js";
 import { KeyportError } from "../web/errors.js";
 import { readJson } from "../web/json-body.js";
+import type { ExchangeOutcome } from "../web/metrics.js";
 import { memoryRateLimits } from "../web/rate-limit.js";
 import { respond } from "../web/respond.js";
 
@@ -52,6 +53,20 @@ export function exchangeRoutes(deps: AppDeps) {
   );
 
   app.post("/api/v1/auth/keys", async (c) => {
+    let replayed = false;
+    try {
+      const answer = await exchange(c, (revoked) => {
+        replayed = revoked;
+      });
+      deps.metrics?.exchange("ok");
+      return answer;
+    } catch (error) {
+      deps.metrics?.exchange(replayed ? "replay" : outcomeOf(error));
+      throw error;
+    }
+  });
+
+  async function exchange(c: Context<AppEnv>, onReplay: (revoked: boolean) => void) {
     await limiter.hit(clientAddress(c, deps.config.trustProxy));
     const input = await readJson(c, exchangeBody);
     checkMethodName(input, deps.config.requireS256);
@@ -63,12 +78,14 @@ export function exchangeRoutes(deps: AppDeps) {
       return refusal ? { refusal } : { terms: keyTerms(code, now) };
     });
     if (!redeemed) {
-      await deps.store.revokeReplayedCode(codeHash, now, (code) => provesPossession(code, input));
+      onReplay(
+        await deps.store.revokeReplayedCode(codeHash, now, (code) => provesPossession(code, input)),
+      );
       throw new KeyportError(403, INVALID_CODE);
     }
     if (redeemed.refusal) throw redeemed.refusal;
     return respond(c, c.json({ key: minted.key, user_id: redeemed.code.userId }));
-  });
+  }
 
   app.all("/api/v1/auth/keys", () => {
     throw new KeyportError(405, "Method Not Allowed", { Allow: "POST, OPTIONS" });
@@ -175,4 +192,14 @@ function verifyPkce(code: StoredCode, input: ExchangeInput): KeyportError | unde
     return new KeyportError(403, INVALID_CODE);
   }
   return undefined;
+}
+
+/** What a refused exchange counts as: told by the error it was answered with. */
+function outcomeOf(error: unknown): ExchangeOutcome {
+  if (!(error instanceof KeyportError)) return "error";
+  if (error.status === 429) return "rate_limited";
+  if (error.message === "Authorization code expired") return "expired";
+  if (error.status === 403) return "invalid";
+  if (error.status < 500) return "bad_request";
+  return "error";
 }

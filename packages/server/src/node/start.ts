@@ -8,8 +8,10 @@ import { randomToken } from "../domain/secrets.js";
 import { lockDatabaseFile, type ServerLock } from "../store/file-lock.js";
 import { isPostgresUrl, openStore } from "../store/open.js";
 import type { Store } from "../store/store.js";
+import { Metrics } from "../web/metrics.js";
 import { openSharedRateLimits } from "../web/shared-rate-limit.js";
 import { loosePermissionsWarning, privatePaths } from "./file-modes.js";
+import { type MetricsServer, startMetricsServer } from "./metrics-server.js";
 
 /** A running Keyport server. */
 export interface RunningServer {
@@ -17,6 +19,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly store: Store;
+  /** Where `GET /metrics` is served apart (`KEYPORT_METRICS_PORT`), when it is. */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
   close(): Promise<void>;
 }
@@ -80,10 +84,27 @@ async function serveStore(
   // count on the wall clock; a server given another clock (a test's) counts in memory on it.
   const rateLimits =
     clock === systemClock ? await openSharedRateLimits({ ...config, clock }) : undefined;
-  const app = createApp({ config, store, clock, secret, rateLimits, logger: options.logger });
+  const metrics = new Metrics();
+  const app = createApp({
+    config,
+    store,
+    clock,
+    secret,
+    rateLimits,
+    logger: options.logger,
+    metrics,
+  });
   let server: ServerType;
+  let metricsServer: MetricsServer | undefined;
   try {
     server = await listen(app.fetch, config);
+    try {
+      if (config.metrics.port !== undefined)
+        metricsServer = await startMetricsServer(config, metrics);
+    } catch (error) {
+      await stopListening(server, 0);
+      throw error;
+    }
   } catch (error) {
     await rateLimits?.close();
     throw error;
@@ -97,9 +118,11 @@ async function serveStore(
     url: `http://${host}:${port}`,
     port,
     store,
+    metricsUrl: metricsServer?.url,
     close() {
       closing ??= (async () => {
         await sweeper();
+        await metricsServer?.close();
         await stopListening(server, config.shutdownGraceMs);
         // Closing the store waits for requests cut at the deadline to settle what they used.
         await store.close();

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { KeyportConfig } from "../config/config.js";
 import type { Store, User } from "../store/store.js";
+import type { Metrics } from "./metrics.js";
 import type { RateLimits } from "./rate-limit.js";
 
 /** What every handler is built from. */
@@ -15,6 +16,8 @@ export interface AppDeps {
   readonly rateLimits?: RateLimits;
   /** Where a JSON line per request goes (pino); no request log when absent. */
   readonly logger?: Logger;
+  /** Where requests, exchanges, spend and upstream errors are counted; uncounted when absent. */
+  readonly metrics?: Metrics;
 }
 
 /** The browser session a request carries: a cookie value always, a user once signed in. */

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "pino";
 import type { AppEnv } from "./context.js";
-import { nodeOutgoing } from "./node-request.js";
+import { onFinished } from "./on-finished.js";
 import { routeLabel } from "./route-label.js";
 
 /** How much of a key's hash a log line shows: enough to find the key, useless as a secret. */
@@ -33,8 +33,6 @@ export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
         "request",
       );
     };
-    const outgoing = nodeOutgoing(c);
-    if (outgoing) outgoing.once("close", write);
-    else write();
+    onFinished(c, write);
   };
 }
