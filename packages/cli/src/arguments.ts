@@ -43,7 +43,10 @@ export function parseCommandLine(name: string, command: Command, args: string[])
   if (command.subcommands && action !== undefined && !command.subcommands.includes(action)) {
     if (!parsed.values.help) {
       const hint = didYouMean(action, command.subcommands, (word) => `\`keyport ${name} ${word}\``);
-      throw new UsageError(`unknown subcommand "${action}".${hint} ${help}`);
+      const known = command.subcommands.map((word) => `\`${name} ${word}\``);
+      const expected =
+        known.length > 1 ? `${known.slice(0, -1).join(", ")} or ${known.at(-1)}` : known[0];
+      throw new UsageError(`unknown subcommand "${action}" (expected ${expected}).${hint} ${help}`);
     }
   }
   return parsed;

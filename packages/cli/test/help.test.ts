@@ -92,7 +92,7 @@ describe("did you mean", () => {
     [["serve", "--prot=80"], /^keyport serve: unknown option --prot\. Did you mean --port\?/],
     [
       ["keys", "lst"],
-      /^keyport keys: unknown subcommand "lst"\. Did you mean `keyport keys list`\?/,
+      /^keyport keys: unknown subcommand "lst" \(expected `keys create-management`, `keys list` or `keys revoke`\)\. Did you mean `keyport keys list`\?/,
     ],
     [["requests", "overrun"], /Did you mean `keyport requests overruns`\?/],
     [["login", "-x"], /^keyport login: unknown option -x\. Run `keyport login --help`\.$/],

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects, type TestDatabase } from "../../server/test/support/databases.js";
-import { callApi } from "../../server/test/support/management.js";
-import { sha256Hex, startTestServer } from "../../server/test/support/server.js";
+import { callApi, echoChat } from "../../server/test/support/management.js";
+import { sha256Hex, startTestServer, testClock } from "../../server/test/support/server.js";
 import { runInProcess, spawnCli } from "./support/run-cli.js";
 
 const PASSWORD = "a long enough password";
@@ -73,23 +73,48 @@ describe.each(dialects)("keyport keys ($name)", (dialect) => {
     expect(created.stdout).toMatch(KEY_LINE);
     const managementKey = created.stdout.trim();
 
-    const server = await startTestServer(database);
+    // The server's clock is the real one, so today's usage is today for `keys list` too.
+    const server = await startTestServer(database, {}, testClock(Date.now()));
     try {
-      const made = await callApi(server, managementKey, "POST", "/api/v1/keys", { name: "app" });
+      const made = await callApi(server, managementKey, "POST", "/api/v1/keys", {
+        name: "app",
+        limit: 5,
+        limit_reset: "daily",
+      });
       expect(made.status).toBe(201);
       const { key, data } = await made.json();
+      expect((await echoChat(server, key)).status).toBe(200);
+      const info = (await (await callApi(server, key, "GET", "/api/v1/key")).json()).data;
+      expect(info.usage).toBeGreaterThan(0);
 
-      const listed = await keys("list", "--email", "admin@example.test");
-      expect(listed.code).toBe(0);
-      const lines = listed.stdout.trim().split("\n");
+      // The real executable, as an operator runs it.
+      const listed = await spawnCli(["keys", "list", "--email", "admin@example.test"], {
+        env: env(),
+      }).exited;
+      expect(listed.code, listed.stderr).toBe(0);
+      const lines = listed.stdout.trimEnd().split("\n");
+      expect(lines[0]).toMatch(/^HASH +KIND +STATE +TODAY +TOTAL +LIMIT +LEFT +NAME$/);
+      const used = String(info.usage);
+      const left = String(Number((5 - info.usage).toFixed(6)));
       expect(lines).toEqual(
         expect.arrayContaining([
           expect.stringMatching(
-            new RegExp(`^${sha256Hex(managementKey)}\\s+management\\s+live\\s+Ops$`),
+            new RegExp(`^${sha256Hex(managementKey)} +management +live +0 +0 +none +- +Ops$`),
           ),
-          expect.stringMatching(new RegExp(`^${data.hash}\\s+key\\s+live\\s+app$`)),
+          expect.stringMatching(
+            new RegExp(`^${data.hash} +key +live +${used} +${used} +5/day +${left} +app$`),
+          ),
         ]),
       );
+      // Columns: every header word starts where its values start.
+      for (const word of ["KIND", "STATE", "TODAY", "TOTAL", "LIMIT", "LEFT", "NAME"]) {
+        const column = lines[0]?.indexOf(word) ?? -1;
+        for (const line of lines.slice(1)) {
+          expect(line[column - 1], `${word} in ${line}`).toBe(" ");
+          expect(line[column - 2], `${word} in ${line}`).toBe(" ");
+          expect(line[column], `${word} in ${line}`).not.toBe(" ");
+        }
+      }
 
       const revoked = await keys("revoke", "--hash", data.hash);
       expect(revoked.code).toBe(0);

@@ -126,7 +126,8 @@ describe("DESIGN invariant 10: the CLI prints no control characters a server or 
     );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/ {2}label evil x/);
-    expect(result.stdout.trim().split("\n")).toHaveLength(1);
+    // The header and the key's row; the label broke no line.
+    expect(result.stdout.trim().split("\n")).toHaveLength(2);
     expectClean(result.stdout);
   });
 });

@@ -8,6 +8,7 @@ export {
   parseConfig,
   type SignupMode,
 } from "./config/config.js";
+export { keyView } from "./http/key-view.js";
 export { stdoutLogger } from "./node/logger.js";
 export { type RunningServer, type StartOptions, startServer } from "./node/start.js";
 export { accountProblem, createAccount, normalizeEmail } from "./services/accounts.js";

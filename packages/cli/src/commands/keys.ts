@@ -1,5 +1,6 @@
 import {
   issueKey,
+  keyView,
   normalizeEmail,
   openStore,
   parseConfig,
@@ -11,7 +12,7 @@ import type { Command } from "../command.js";
 import { columns } from "../help.js";
 import type { CommandIo } from "../io.js";
 import { EXIT, UsageError } from "../io.js";
-import { terminalText } from "../terminal-text.js";
+import { table } from "../table.js";
 
 const USAGE = `Usage: keyport keys create-management --email EMAIL [--name TEXT] [--database PATH|URL]
        keyport keys list --email EMAIL [--database PATH|URL]
@@ -24,7 +25,10 @@ ${columns([
     "create-management",
     "mints a management key for the account and prints it once; it\nauthenticates /api/v1/keys and /api/v1/auth/keys/code, not the gateway",
   ],
-  ["list", "one line per live key: hash, kind, state, name"],
+  [
+    "list",
+    "the account's keys in columns: hash, kind, state, usage today and in total,\nlimit (/day, /week or /month when it resets), credits left, name",
+  ],
   ["revoke", "revokes a key by its hash (SHA-256 hex of the key)"],
 ])}
 Options:
@@ -103,7 +107,7 @@ const actions: Record<string, Action> = {
         includeDisabled: true,
         includeManagement: true,
       });
-      for (const key of keys) io.stdout.write(`${describe(key)}\n`);
+      io.stdout.write(describeKeys(keys, systemClock()));
       return EXIT.ok;
     };
   },
@@ -134,9 +138,29 @@ async function findUser(store: Store, email: string, io: CommandIo) {
   return user;
 }
 
-/** `<hash>  management|key  live|disabled  <name>`: stable columns for scripts. */
-function describe(key: StoredKey): string {
-  const kind = key.isManagement ? "management" : "key";
-  const state = key.disabled ? "disabled" : "live";
-  return `${key.hash}  ${kind.padEnd(10)}  ${state.padEnd(8)}  ${terminalText(key.label)}`;
+/**
+ * One row per key under a header, in aligned columns: hash, kind, state, usage today and in
+ * total, limit (with its reset window) and what is left of it, then the name. Usage and limits
+ * are in credits, read as `GET /api/v1/keys` reports them.
+ */
+function describeKeys(keys: readonly StoredKey[], now: Date): string {
+  const rows = keys.map((key) => {
+    const view = keyView(key, now);
+    const reset = view.limit_reset ? `/${PER[view.limit_reset] ?? view.limit_reset}` : "";
+    return [
+      key.hash,
+      key.isManagement ? "management" : "key",
+      key.disabled ? "disabled" : "live",
+      credits(view.usage_daily),
+      credits(view.usage),
+      view.limit === null ? "none" : `${credits(view.limit)}${reset}`,
+      view.limit_remaining === null ? "-" : credits(view.limit_remaining),
+      key.label,
+    ];
+  });
+  return table([["HASH", "KIND", "STATE", "TODAY", "TOTAL", "LIMIT", "LEFT", "NAME"], ...rows]);
 }
+
+const PER: Record<string, string> = { daily: "day", weekly: "week", monthly: "month" };
+
+const credits = (value: number) => String(Number(value.toFixed(6)));
