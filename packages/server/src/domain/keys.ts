@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { pooledRandomBytes } from "./random-pool.js";
 import { sha256Hex } from "./secrets.js";
 
 /** Every Keyport key starts with this; the rest is 64 hex characters (256 bits). */
@@ -18,7 +18,7 @@ export interface MintedKey {
  * const { key, hash } = mintKey(); // key: "sk-kp-v1-…", hash: SHA-256 hex of key
  */
 export function mintKey(): MintedKey {
-  const key = `${KEY_PREFIX}${randomBytes(32).toString("hex")}`;
+  const key = `${KEY_PREFIX}${pooledRandomBytes(32).toString("hex")}`;
   return { key, hash: sha256Hex(key) };
 }
 

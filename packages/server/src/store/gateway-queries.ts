@@ -133,13 +133,20 @@ export class GatewayQueries {
     const query = this.reserveQuery.bind(values);
     // On SQLite a reservation joins the group commit while other requests are in flight (still
     // its own conditional UPDATE).
-    const reserved =
-      this.sqlite && !this.alone()
+    // A reservation need not reach the disk before the request goes on: a crash ends the
+    // request, and a SQLite file's reservations are released at the next start.
+    const sqlite = this.sqlite;
+    const reserved = !sqlite
+      ? (await this.rows(query)).length > 0
+      : !this.alone()
         ? await this.group.submit<boolean>({
             sqlite: (runner) => runner.all(query.sql, query.parameters).length > 0,
             kysely: async (trx) => (await trx.executeQuery(query)).rows.length > 0,
+            durable: false,
           })
-        : (await this.rows(query)).length > 0;
+        : sqlite.inTransaction
+          ? (await this.rows(query)).length > 0
+          : unsynced(sqlite, () => sqlite.all(query.sql, query.parameters)).length > 0;
     if (reserved) this.inFlight += 1;
     return reserved;
   }
@@ -157,7 +164,7 @@ export class GatewayQueries {
 
   private runNow(write: BatchedWrite<void>): Promise<void> {
     try {
-      return Promise.resolve(this.group.runNow(write));
+      return this.group.runNow(write).onDisk;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -229,4 +236,9 @@ export class GatewayQueries {
       },
     };
   }
+}
+
+/** Runs `statement` without syncing its commit, when the runner syncs its log apart. */
+function unsynced<T>(sqlite: SqliteRunner, statement: () => T): T {
+  return sqlite.log ? sqlite.log.unsynced(statement) : statement();
 }

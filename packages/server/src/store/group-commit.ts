@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from "kysely";
+import { LogSync } from "./log-sync.js";
 import type { Database } from "./schema.js";
 import type { SqliteRunner } from "./sqlite-runner.js";
 
@@ -10,6 +11,11 @@ export interface BatchedWrite<T> {
   kysely(trx: Transaction<Database>): Promise<T>;
   /** Batches run their writes in this order, so concurrent batches cannot deadlock on row locks. */
   readonly order?: string;
+  /**
+   * `false`: the write may be lost in a power loss without harm (a reservation, released at the
+   * next start anyway), so it resolves at its commit rather than once the commit is on disk.
+   */
+  readonly durable?: boolean;
 }
 
 interface Queued {
@@ -28,11 +34,17 @@ export class GroupCommit {
   private queue: Queued[] = [];
   private flushing: Promise<void> | undefined;
   private scheduled = false;
+  /** Syncs of SQLite's log for the hot writes, off the event loop (see `WriteAheadLog`). */
+  private readonly logSync: LogSync | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
     /** SQLite's synchronous runner, when the database is SQLite. */
     private readonly sqlite?: SqliteRunner,
-  ) {}
+  ) {
+    const log = sqlite?.log;
+    this.logSync = log && new LogSync(() => log.sync());
+  }
 
   /** Whether a write could go straight to SQLite now: nothing queued, nothing in its way. */
   get idle(): boolean {
@@ -52,10 +64,14 @@ export class GroupCommit {
     });
   }
 
-  /** Runs `write` at once in a transaction of its own; only when {@link idle}. */
-  runNow<T>(write: BatchedWrite<T>): T {
+  /**
+   * Runs `write` at once in a transaction of its own; only when {@link idle}. Returns its result,
+   * and a promise that resolves once it is on disk (at once when it is not `durable`).
+   */
+  runNow<T>(write: BatchedWrite<T>): { result: T; onDisk: Promise<void> } {
     if (!this.sqlite || !this.idle) throw new Error("runNow needs an idle SQLite connection");
-    return this.commitSqlite(this.sqlite, [write])[0] as T;
+    const result = this.commitSqlite(this.sqlite, [write])[0] as T;
+    return { result, onDisk: this.onDisk([write]) };
   }
 
   /** Resolves once every write submitted so far has been made (or has failed). */
@@ -64,6 +80,16 @@ export class GroupCommit {
       if (this.flushing) await this.flushing;
       else await this.flush();
     }
+    await this.logSync?.idle();
+  }
+
+  /**
+   * Resolves once `writes`, committed unsynced, are on disk: at once when none is `durable` or
+   * when each commit synced itself.
+   */
+  private onDisk(writes: readonly BatchedWrite<unknown>[]): Promise<void> {
+    if (!this.logSync || writes.every((write) => write.durable === false)) return Promise.resolve();
+    return this.logSync.afterCommits();
   }
 
   private schedule(): void {
@@ -97,15 +123,28 @@ export class GroupCommit {
     // (the connection may have dropped after the server committed), so nothing is retried.
     let written = false;
     try {
-      if (sqlite && !sqlite.inTransaction) results = this.commitSqlite(sqlite, writes);
-      else {
-        results = await this.db.transaction().execute(async (trx) => {
-          const done: unknown[] = [];
-          for (const write of writes) done.push(await write.kysely(trx));
-          written = true;
-          return done;
-        });
+      if (sqlite && !sqlite.inTransaction) {
+        const committed = this.commitSqlite(sqlite, writes);
+        // Resolved once on disk. The next batch may commit meanwhile (its sync follows this one),
+        // so a slow disk costs latency, not throughput. A failed sync leaves the outcome after a
+        // power loss unknown: every write fails and none is retried (an exchange whose key was
+        // not returned is then refused, its code being spent, and a replay revokes the key).
+        this.onDisk(writes).then(
+          () => {
+            for (const [index, queued] of batch.entries()) queued.resolve(committed[index]);
+          },
+          (error: unknown) => {
+            for (const queued of batch) queued.reject(error);
+          },
+        );
+        return;
       }
+      results = await this.db.transaction().execute(async (trx) => {
+        const done: unknown[] = [];
+        for (const write of writes) done.push(await write.kysely(trx));
+        written = true;
+        return done;
+      });
     } catch (error) {
       if (batch.length === 1 || written) {
         for (const queued of batch) queued.reject(error);
@@ -129,26 +168,37 @@ export class GroupCommit {
    * back only a transaction still open: a failed COMMIT (a full disk) has already rolled back, and
    * Kysely's unconditional ROLLBACK would then fail and hide the real error.
    */
-  private commitAlone(write: BatchedWrite<unknown>): Promise<unknown> {
+  private async commitAlone(write: BatchedWrite<unknown>): Promise<unknown> {
     const sqlite = this.sqlite;
-    if (sqlite && !sqlite.inTransaction)
-      return Promise.resolve(this.commitSqlite(sqlite, [write])[0]);
-    return this.db.transaction().execute((trx) => write.kysely(trx));
+    if (!sqlite || sqlite.inTransaction)
+      return this.db.transaction().execute((trx) => write.kysely(trx));
+    const result = this.commitSqlite(sqlite, [write])[0];
+    await this.onDisk([write]);
+    return result;
   }
 
-  /** The whole batch in one SQLite transaction, without yielding to the event loop. */
+  /**
+   * The whole batch in one SQLite transaction, without yielding to the event loop; unsynced when
+   * the runner syncs its log apart (the caller waits for {@link onDisk}).
+   */
   private commitSqlite(sqlite: SqliteRunner, writes: readonly BatchedWrite<unknown>[]): unknown[] {
-    const results: unknown[] = [];
-    sqlite.run("begin", []);
-    try {
-      for (const write of writes) results.push(write.sqlite(sqlite));
-      sqlite.run("commit", []);
-    } catch (error) {
-      if (sqlite.inTransaction) sqlite.run("rollback", []);
-      throw error;
-    }
-    return results;
+    const log = sqlite.log;
+    return log ? log.unsynced(() => transaction(sqlite, writes)) : transaction(sqlite, writes);
   }
+}
+
+/** `writes` in one `BEGIN … COMMIT`, rolled back (if still open) when one fails. */
+function transaction(sqlite: SqliteRunner, writes: readonly BatchedWrite<unknown>[]): unknown[] {
+  const results: unknown[] = [];
+  sqlite.run("begin", []);
+  try {
+    for (const write of writes) results.push(write.sqlite(sqlite));
+    sqlite.run("commit", []);
+  } catch (error) {
+    if (sqlite.inTransaction) sqlite.run("rollback", []);
+    throw error;
+  }
+  return results;
 }
 
 function compare(a: string, b: string): number {

@@ -1,4 +1,5 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
@@ -7,6 +8,7 @@ import { POSTGRES_DIALECT, type StoreDialect, sqliteDialect } from "./dialect.js
 import { KyselyStore } from "./kysely-store.js";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
+import type { WriteAheadLog } from "./sqlite-runner.js";
 import type { Store } from "./store.js";
 
 const INT8_OID = 20;
@@ -74,8 +76,17 @@ export function connectSqlite(path: string): SQLite.Database {
 function openSqlite(path: string): Opened {
   const sqlite = connectSqlite(path);
   const prepare = reusingStatements(sqlite);
+  const log = path === ":memory:" ? undefined : writeAheadLog(sqlite, `${path}-wal`);
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: { close: () => sqlite.close(), prepare } }),
+    dialect: new SqliteDialect({
+      database: {
+        close: () => {
+          sqlite.close();
+          log?.close();
+        },
+        prepare,
+      },
+    }),
   });
   const dialect = sqliteDialect({
     get inTransaction() {
@@ -85,8 +96,54 @@ function openSqlite(path: string): Opened {
     run: (sql, parameters) => {
       prepare(sql).run(parameters);
     },
+    log,
   });
   return { db, dialect };
+}
+
+/**
+ * The connection's write-ahead log, for commits made durable off the event loop: they run with
+ * `synchronous = NORMAL` (in WAL mode: no sync at commit, only at checkpoints, which sync the log
+ * before copying it and the database before reusing it), then `fdatasync` of the log file in the
+ * thread pool — the sync `FULL` would have made at the commit.
+ */
+function writeAheadLog(sqlite: SQLite.Database, path: string): WriteAheadLog & { close(): void } {
+  const normal = sqlite.prepare("PRAGMA synchronous = NORMAL");
+  const full = sqlite.prepare("PRAGMA synchronous = FULL");
+  let handle: Promise<FileHandle> | undefined;
+  const openLog = async () => {
+    const log = await open(path, "r");
+    const directory = await open(dirname(path), "r");
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+    return log;
+  };
+  return {
+    unsynced<T>(commit: () => T): T {
+      normal.run();
+      try {
+        return commit();
+      } finally {
+        full.run();
+      }
+    },
+    async sync() {
+      // The log file stays while the connection is open (only the last connection's close
+      // deletes it; checkpoints truncate or rewrite it in place), so one handle serves. Its
+      // directory entry is synced once, as SQLite does for a log it created.
+      handle ??= openLog().catch((error: unknown) => {
+        handle = undefined;
+        throw error;
+      });
+      await (await handle).datasync();
+    },
+    close() {
+      void handle?.then((opened) => opened.close()).catch(() => {});
+    },
+  };
 }
 
 const STATEMENT_CACHE_SIZE = 256;

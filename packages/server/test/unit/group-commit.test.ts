@@ -7,7 +7,7 @@ import { Kysely, SqliteDialect, sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BatchedWrite, GroupCommit } from "../../src/store/group-commit.js";
 import type { Database } from "../../src/store/schema.js";
-import type { SqliteRunner } from "../../src/store/sqlite-runner.js";
+import type { SqliteRunner, WriteAheadLog } from "../../src/store/sqlite-runner.js";
 
 /**
  * A SQLite file in WAL mode opened as `store/open.ts` opens it: one connection shared by Kysely
@@ -259,7 +259,7 @@ describe("GroupCommit: runNow", () => {
   it("runs at once in a transaction of its own when idle", () => {
     const { group, insert, count, committed } = setup(true);
     expect(group.idle).toBe(true);
-    expect(group.runNow(insert("a"))).toBe("a");
+    expect(group.runNow(insert("a")).result).toBe("a");
     expect(committed()).toEqual(["a"]);
     expect(count("begin")).toBe(1);
     expect(count("commit")).toBe(1);
@@ -303,7 +303,122 @@ describe("GroupCommit: runNow", () => {
     expect(await batched).toBe("batched");
     await group.drain();
     expect(group.idle).toBe(true);
-    expect(group.runNow(insert("now"))).toBe("now");
+    expect(group.runNow(insert("now")).result).toBe("now");
     expect(committed()).toEqual(["kysely", "batched", "now"]);
+  });
+});
+
+/**
+ * A runner whose log is synced apart, by hand: each `sync()` waits until the test settles it, so
+ * the test sees what resolves before and after the commit is on disk.
+ */
+function withLogSyncedByHand() {
+  const database = openDatabase();
+  opened.push(database);
+  const syncs: { resolve(): void; reject(error: Error): void }[] = [];
+  const modes: string[] = [];
+  const log: WriteAheadLog = {
+    unsynced(commit) {
+      modes.push("unsynced");
+      return commit();
+    },
+    sync: () =>
+      new Promise<void>((resolve, reject) => {
+        syncs.push({ resolve, reject });
+      }),
+  };
+  const group = new GroupCommit(database.db, { ...database.runner, log });
+  const write = (name: string, durable?: boolean): BatchedWrite<string> => ({
+    durable,
+    sqlite(runner) {
+      runner.run("INSERT INTO items (name) VALUES (?)", [name]);
+      return name;
+    },
+    async kysely() {
+      throw new Error("not on this path");
+    },
+  });
+  return { ...database, group, syncs, modes, write };
+}
+
+/** Whether `promise` has settled after the pending turns of the event loop. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  await sleep(5);
+  return done;
+}
+
+describe("GroupCommit with its log synced apart (issue 15: durable on return, off the event loop)", () => {
+  it("a durable write resolves only once a sync begun after its commit has completed", async () => {
+    const { group, syncs, modes, write, committed } = withLogSyncedByHand();
+    const pending = group.submit(write("a"));
+    await sleep(5);
+    expect(committed()).toEqual(["a"]);
+    expect(modes).toEqual(["unsynced"]);
+    expect(syncs).toHaveLength(1);
+    expect(await settled(pending)).toBe(false);
+    syncs[0]?.resolve();
+    expect(await pending).toBe("a");
+  });
+
+  it("a write committed while a sync runs waits for the next sync, which the writes meanwhile share", async () => {
+    const { group, syncs, write } = withLogSyncedByHand();
+    const first = group.submit(write("first"));
+    await sleep(5);
+    const second = group.submit(write("second"));
+    await sleep(5);
+    const third = group.submit(write("third"));
+    await sleep(5);
+    expect(syncs).toHaveLength(1);
+    syncs[0]?.resolve();
+    expect(await first).toBe("first");
+    expect(await settled(second)).toBe(false);
+    expect(syncs).toHaveLength(2);
+    syncs[1]?.resolve();
+    expect(await Promise.all([second, third])).toEqual(["second", "third"]);
+  });
+
+  it("a write that need not be durable resolves at its commit, with no sync", async () => {
+    const { group, syncs, write } = withLogSyncedByHand();
+    expect(await group.submit(write("reservation", false))).toBe("reservation");
+    expect(syncs).toHaveLength(0);
+  });
+
+  it("a failed sync fails every write of the batch (none is retried)", async () => {
+    const { group, syncs, write } = withLogSyncedByHand();
+    const batch = [group.submit(write("a")), group.submit(write("b"))];
+    await sleep(5);
+    syncs[0]?.reject(new Error("EIO: i/o error, fdatasync"));
+    const outcomes = await Promise.allSettled(batch);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["rejected", "rejected"]);
+    expect(syncs).toHaveLength(1);
+  });
+
+  it("runNow commits at once and tells when it is on disk", async () => {
+    const { group, syncs, write, committed } = withLogSyncedByHand();
+    const { result, onDisk } = group.runNow(write("now"));
+    expect(result).toBe("now");
+    expect(committed()).toEqual(["now"]);
+    expect(await settled(onDisk)).toBe(false);
+    syncs[0]?.resolve();
+    await onDisk;
+  });
+
+  it("drain waits for the last sync", async () => {
+    const { group, syncs, write } = withLogSyncedByHand();
+    void group.submit(write("a"));
+    await sleep(5);
+    const drained = group.drain();
+    expect(await settled(drained)).toBe(false);
+    syncs[0]?.resolve();
+    await drained;
   });
 });
