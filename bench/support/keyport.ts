@@ -1,8 +1,8 @@
 import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { createAccount, openStore, systemClock } from "@keyport/server";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import SQLite from "better-sqlite3";
 import pg from "pg";
 import { startProcess } from "./processes.js";
@@ -39,6 +39,7 @@ const CODE_COLUMNS = [
  * returns the account's id.
  */
 export async function prepareAccount(database: string): Promise<string> {
+  const { createAccount, openStore, systemClock } = await keyportServer();
   const store = await openStore(database);
   try {
     const user = await createAccount(
@@ -51,6 +52,17 @@ export async function prepareAccount(database: string): Promise<string> {
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The server package the bench measures: this checkout's, or `BENCH_KEYPORT_DIR`'s (whose
+ * migrations must create the schema its server will open).
+ */
+function keyportServer(): Promise<typeof import("@keyport/server")> {
+  const dir = process.env.BENCH_KEYPORT_DIR;
+  return dir
+    ? import(pathToFileURL(resolve(dir, "packages/server/src/index.ts")).href)
+    : import("@keyport/server");
 }
 
 /**
