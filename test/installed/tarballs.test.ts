@@ -227,6 +227,17 @@ describe("the installed keyport bin", PROCESSES, () => {
     report.push(`GET /api/v1/models: 200, ${ids.join(", ")}`);
   });
 
+  it("pages and their stylesheets render from the installed package", async () => {
+    const signIn = await fetch(`${base}/signin`);
+    expect(signIn.status).toBe(200);
+    expect(await signIn.text()).toContain('name="csrf_token"');
+    for (const sheet of ["/assets/keyport.css", "/assets/dashboard.css"]) {
+      const css = await fetch(`${base}${sheet}`);
+      expect(css.status, sheet).toBe(200);
+      expect(css.headers.get("content-type")).toMatch(/^text\/css/);
+    }
+  });
+
   it("an unknown path is a 404 page or OpenRouter's 404 JSON, never a 500", async () => {
     const page = await fetch(`${base}/no-such-page`, { headers: { accept: "text/html" } });
     expect(page.status).toBe(404);

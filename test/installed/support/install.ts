@@ -18,14 +18,14 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 
 /** The repository's root directory. */
-export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** The published packages, in dependency order. */
 export const PACKAGES = ["client", "server", "cli"] as const;
-export type PackageDir = (typeof PACKAGES)[number];
+type PackageDir = (typeof PACKAGES)[number];
 
 /** What `npm pack --json` says of one tarball. */
-export interface Tarball {
+interface Tarball {
   readonly name: string;
   readonly path: string;
   /** Bytes of the .tgz. */
@@ -99,7 +99,7 @@ export function isBuilt(packageDir: string): boolean {
  * current sources is built first (its `build` script, as `prepack` would), so the tarballs hold
  * what the sources say now; CI's `npm ci` has just built them all through `prepare`.
  */
-export async function packAll(): Promise<{
+async function packAll(): Promise<{
   tarballs: Record<PackageDir, Tarball>;
   rebuilt: PackageDir[];
 }> {
