@@ -215,6 +215,7 @@ export function meteredEndpoint(deps: ChatDeps, endpoint: Endpoint) {
           usage: NO_USAGE,
           costMicros: unknownCost(call, upstream),
           model: route.id,
+          upstream: route.upstreamName,
         });
         throw error;
       }
@@ -252,6 +253,7 @@ export function meteredEndpoint(deps: ChatDeps, endpoint: Endpoint) {
             costMicros: cost(call, usage),
             details: jsonDetails(call, completion),
             model: call.served.id,
+            upstream: call.served.upstreamName,
           },
           { answerFirst: !left },
         )
@@ -327,6 +329,7 @@ export function meteredEndpoint(deps: ChatDeps, endpoint: Endpoint) {
             latencyMs: call.latencyMs ?? null,
           },
           model: call.served.id,
+          upstream: call.served.upstreamName,
         });
         // After an error event the stream ends with it, as OpenRouter's do.
         return events.reported || events.upstreamError

@@ -39,6 +39,8 @@ export interface MeteredOutcome {
   readonly costMicros: number;
   /** The model that served it, when not the one reserved for (a `models` fallback). */
   readonly model?: string;
+  /** The upstream that served it, when not the one reserved for (a `models` fallback). */
+  readonly upstream?: string;
   /** What the answer told (its id, its finish reason, its latency), for the request record. */
   readonly details?: Partial<RequestDetails>;
 }
@@ -284,7 +286,7 @@ export class Reservation {
     if (overrunMicros > 0) {
       meter.overruns += 1;
       console.error(
-        `keyport: upstream overrun on request ${spec.id}: model ${JSON.stringify(spec.model)} on upstream ${JSON.stringify(spec.upstream)} cost ${fromMicros(cost)} credits, ${fromMicros(overrunMicros)} more than the ${fromMicros(spec.micros)} reserved; the key was charged the reservation`,
+        `keyport: upstream overrun on request ${spec.id}: model ${JSON.stringify(outcome.model ?? spec.model)} on upstream ${JSON.stringify(outcome.upstream ?? spec.upstream)} cost ${fromMicros(cost)} credits, ${fromMicros(overrunMicros)} more than the ${fromMicros(spec.micros)} reserved; the key was charged the reservation`,
       );
     }
     meter.charged(outcome.model ?? spec.model, chargedMicros);
@@ -295,7 +297,7 @@ export class Reservation {
         id: spec.id,
         keyHash: spec.keyHash,
         model: outcome.model ?? spec.model,
-        upstream: spec.upstream,
+        upstream: outcome.upstream ?? spec.upstream,
         streamed: spec.streamed,
         status: outcome.status,
         promptTokens: outcome.usage.promptTokens,

@@ -151,6 +151,34 @@ describe.each(dialects)(
       expect((await keyInfo(server, key)).usage).toBe(0);
     });
 
+    it("falls back across upstreams, recording the upstream that served; a timed-out call is not retried and keeps its reservation", async () => {
+      const { key } = await mintKeyFor(server, { limit: 1 });
+      const across = await post(server.url, "/chat/completions", key, {
+        model: "fake/500",
+        models: ["up/ok"],
+        messages: hi,
+      });
+      expect(across.status).toBe(200);
+      expect(await generation(server, key, across.headers.get("x-request-id"))).toMatchObject({
+        model: "up/ok",
+        provider_name: "up",
+      });
+      const spent = (await keyInfo(server, key)).usage as number;
+      const before = upstream.seen.length;
+      const raw = JSON.stringify({
+        model: "fake/hang",
+        models: ["up/ok"],
+        messages: hi,
+        max_tokens: 10,
+      });
+      const hung = await post(server.url, "/chat/completions", key, raw);
+      expect(hung.status).toBe(408);
+      expect(upstream.seen.length).toBe(before);
+      // It may have been generating: the whole reservation stays spent (both at 10 micro per token).
+      const reserved = (Buffer.byteLength(raw) + 10 * 10) / 1_000_000;
+      expect((await keyInfo(server, key)).usage).toBeCloseTo(spent + reserved, 9);
+    });
+
     it("provider preferences reach OpenRouter upstreams only; a non-object is a 400", async () => {
       const { key } = await mintKeyFor(server, { limit: 1 });
       const provider = { order: ["Fast"], allow_fallbacks: false, data_collection: "deny" };
