@@ -11,12 +11,14 @@ import { dashboardAccountRoutes } from "./http/dashboard-account.js";
 import { dashboardAppsRoutes } from "./http/dashboard-apps.js";
 import { dashboardAssetRoutes } from "./http/dashboard-assets.js";
 import { dashboardKeysRoutes } from "./http/dashboard-keys.js";
+import { dashboardUsageRoutes } from "./http/dashboard-usage.js";
 import { exchangeRoutes } from "./http/exchange.js";
 import { headlessResultRoutes } from "./http/headless-result.js";
 import { healthRoutes } from "./http/health.js";
 import { keyApiRoutes } from "./http/key-api.js";
 import { keysApiRoutes } from "./http/keys-api.js";
 import { metricsRoutes } from "./http/metrics.js";
+import { passwordResetRoutes } from "./http/password-reset.js";
 import { usageApiRoutes } from "./http/usage-api.js";
 import { CONSENT_SCRIPT_SOURCE } from "./views/consent-script.js";
 import { ErrorPage } from "./views/error-page.js";
@@ -77,7 +79,8 @@ export function createApp(deps: AppDeps) {
   if (deps.metrics) app.use(requestMetrics(deps.metrics));
   if (deps.metrics && deps.config.metrics.token !== undefined)
     app.route("/", metricsRoutes(deps.metrics, deps.config.metrics.token));
-  app.use(securityHeaders({ scriptSources: [CONSENT_SCRIPT_SOURCE] }));
+  // 'self': the usage chart's script and uPlot, served from /assets (never inline).
+  app.use(securityHeaders({ scriptSources: [CONSENT_SCRIPT_SOURCE, "'self'"] }));
   app.route("/", healthRoutes(deps));
   app.get("/assets/keyport.css", (c) => {
     c.header("Cache-Control", "public, max-age=3600");
@@ -121,6 +124,8 @@ export function createApp(deps: AppDeps) {
   pages.route("/", dashboardKeysRoutes(deps));
   pages.route("/", dashboardAppsRoutes(deps));
   pages.route("/", dashboardAccountRoutes(deps));
+  pages.route("/", dashboardUsageRoutes(deps));
+  pages.route("/", passwordResetRoutes(deps));
   app.route("/", pages);
 
   app.notFound((c) => renderError(c, new KeyportError(404, "Not found")));

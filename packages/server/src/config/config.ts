@@ -22,7 +22,19 @@ export interface KeyportConfig {
   /** Trust `X-Forwarded-For` for the client address (only behind a proxy you run). */
   readonly trustProxy: boolean;
   /** Per client address and minute. */
-  readonly rateLimits: Readonly<{ exchange: number; signIn: number; signUp: number }>;
+  readonly rateLimits: Readonly<{
+    exchange: number;
+    signIn: number;
+    signUp: number;
+    /** Password-reset requests, per client address and per email. */
+    passwordReset: number;
+  }>;
+  /**
+   * Where password-reset mail goes out (`KEYPORT_SMTP_URL`, or `KEYPORT_SMTP_HOST` and friends);
+   * `undefined`: no mail, the forgot-password page explains the operator's reset instead. Not
+   * enumerable, as it may carry the SMTP password.
+   */
+  readonly smtp: SmtpSettings | undefined;
   /** When set, `callback_url` must start with one of these (narrows DESIGN invariant 4). */
   readonly allowedCallbackPrefixes: readonly string[];
   /** Refuse any authorization without an S256 `code_challenge` (`plain` and none included). */
@@ -79,6 +91,18 @@ interface MetricsConfig {
   readonly token: string | undefined;
 }
 
+/** How to reach the SMTP server that sends password-reset mail. */
+export interface SmtpSettings {
+  /** `smtp://user:pass@host:587` or `smtps://…:465`; wins over the separate fields. */
+  readonly url?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly pass?: string;
+  /** The `From` address, e.g. `Keyport <keyport@example.com>`. */
+  readonly from: string;
+}
+
 /** How the gateway forwards, meters and keeps streams alive. */
 interface GatewayConfig {
   /** Providers to forward to (`--upstreams FILE`); `keyport/echo` is always served besides. */
@@ -132,6 +156,13 @@ const schema = z
     exchangeRateLimit: positive.default(60),
     signInRateLimit: positive.default(10),
     signUpRateLimit: positive.default(5),
+    passwordResetRateLimit: positive.default(5),
+    smtpUrl: z.url({ protocol: /^smtps?$/ }).optional(),
+    smtpHost: z.string().min(1).optional(),
+    smtpPort: port.optional(),
+    smtpUser: z.string().optional(),
+    smtpPass: z.string().optional(),
+    smtpFrom: z.string().min(3).optional(),
     allowedCallbacks: z
       .string()
       .default("")
@@ -190,6 +221,13 @@ const envNames: Record<keyof ConfigInput, string> = {
   exchangeRateLimit: "KEYPORT_EXCHANGE_RATE_LIMIT",
   signInRateLimit: "KEYPORT_SIGNIN_RATE_LIMIT",
   signUpRateLimit: "KEYPORT_SIGNUP_RATE_LIMIT",
+  passwordResetRateLimit: "KEYPORT_PASSWORD_RESET_RATE_LIMIT",
+  smtpUrl: "KEYPORT_SMTP_URL",
+  smtpHost: "KEYPORT_SMTP_HOST",
+  smtpPort: "KEYPORT_SMTP_PORT",
+  smtpUser: "KEYPORT_SMTP_USER",
+  smtpPass: "KEYPORT_SMTP_PASS",
+  smtpFrom: "KEYPORT_SMTP_FROM",
   allowedCallbacks: "KEYPORT_ALLOWED_CALLBACKS",
   upstreams: "KEYPORT_UPSTREAMS",
   keepAliveMs: "KEYPORT_KEEPALIVE_MS",
@@ -273,6 +311,7 @@ export function parseConfig(
       exchange: v.exchangeRateLimit,
       signIn: v.signInRateLimit,
       signUp: v.signUpRateLimit,
+      passwordReset: v.passwordResetRateLimit,
     }),
     allowedCallbackPrefixes: Object.freeze(
       v.allowedCallbacks
@@ -305,11 +344,33 @@ export function parseConfig(
   };
   // Kept off the enumerable fields: a logged or serialised config does not carry the secret.
   Object.defineProperty(config, "secret", { value: secret.secret, enumerable: false });
-  return Object.freeze(config as typeof config & { secret: string | undefined });
+  Object.defineProperty(config, "smtp", { value: smtpSettings(v, publicUrl), enumerable: false });
+  return Object.freeze(
+    config as typeof config & { secret: string | undefined; smtp: SmtpSettings | undefined },
+  );
 }
 
 /** Loopback and wildcard binds are reached as `localhost`, the name browsers treat as secure. */
 function urlHost(host: string): string {
   if (["0.0.0.0", "::", "127.0.0.1", "::1"].includes(host)) return "localhost";
   return host.includes(":") ? `[${host}]` : host;
+}
+
+/** SMTP settings when a URL or host is given; the sender defaults to the public URL's host. */
+function smtpSettings(
+  v: Pick<
+    z.output<typeof schema>,
+    "smtpUrl" | "smtpHost" | "smtpPort" | "smtpUser" | "smtpPass" | "smtpFrom"
+  >,
+  publicUrl: string,
+): SmtpSettings | undefined {
+  if (!v.smtpUrl && !v.smtpHost) return undefined;
+  return Object.freeze({
+    url: v.smtpUrl,
+    host: v.smtpHost,
+    port: v.smtpPort,
+    user: v.smtpUser,
+    pass: v.smtpPass,
+    from: v.smtpFrom ?? `Keyport <keyport@${new URL(publicUrl).hostname}>`,
+  });
 }

@@ -1,7 +1,9 @@
 import { type Kysely, sql } from "kysely";
 import { ms } from "./rows.js";
 import type { Database } from "./schema.js";
-import type { KeyUse, PasswordReset } from "./store.js";
+import type { DailyKeyUsage, KeyUse, PasswordReset } from "./store.js";
+
+const DAY_MS = 86_400_000;
 
 /**
  * What the signed-in dashboard reads and changes besides single keys: each key's recent use,
@@ -29,6 +31,35 @@ export class AccountQueries {
       keyHash: row.key_hash,
       lastUsedAt: new Date(Number(row.last_used_at)),
       sinceMicros: Number(row.since_micros ?? 0),
+    }));
+  }
+
+  /** See `Store.dailyUsage`. */
+  async dailyUsage(userId: string, from: Date, to: Date): Promise<DailyKeyUsage[]> {
+    // A literal, so the select and the GROUP BY are one expression (and integer division).
+    const day = sql<number>`(requests.created_at / ${sql.lit(DAY_MS)})`;
+    const rows = await this.db
+      .selectFrom("requests")
+      .innerJoin("keys", "keys.hash", "requests.key_hash")
+      .where("keys.user_id", "=", userId)
+      .where("requests.created_at", ">=", ms(from))
+      .where("requests.created_at", "<", ms(to))
+      .select([
+        day.as("day"),
+        "requests.key_hash as key_hash",
+        "requests.model as model",
+        sql<number>`count(*)`.as("requests"),
+        sql<number>`sum(requests.cost_micros)`.as("cost_micros"),
+      ])
+      .groupBy([day, "requests.key_hash", "requests.model"])
+      .orderBy(day)
+      .execute();
+    return rows.map((row) => ({
+      day: new Date(Number(row.day) * DAY_MS),
+      keyHash: row.key_hash,
+      model: row.model,
+      requests: Number(row.requests),
+      costMicros: Number(row.cost_micros),
     }));
   }
 

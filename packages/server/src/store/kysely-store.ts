@@ -12,6 +12,7 @@ import type {
   ActivityRow,
   AdminGrant,
   CreatedKey,
+  DailyKeyUsage,
   KeyChanges,
   KeyListing,
   KeyUse,
@@ -342,6 +343,10 @@ export class KyselyStore implements Store {
 
   keyUse(userId: string, since: Date): Promise<KeyUse[]> {
     return this.account.keyUse(userId, since);
+  }
+
+  dailyUsage(userId: string, from: Date, to: Date): Promise<DailyKeyUsage[]> {
+    return this.account.dailyUsage(userId, from, to);
   }
 
   revokeAppKeys(userId: string, app: string, now: Date): Promise<number> {

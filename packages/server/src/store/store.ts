@@ -243,6 +243,16 @@ export interface KeyUse {
   readonly sinceMicros: number;
 }
 
+/** One key's requests on one model in one UTC day, added up (the dashboard's usage chart). */
+export interface DailyKeyUsage {
+  /** The day's start (UTC midnight). */
+  readonly day: Date;
+  readonly keyHash: string;
+  readonly model: string;
+  readonly requests: number;
+  readonly costMicros: number;
+}
+
 /** A password-reset link: only the SHA-256 of its token is stored; it works once. */
 export interface PasswordReset {
   readonly tokenHash: string;
@@ -374,6 +384,8 @@ export interface Store {
   activity(userId: string, filter: ActivityFilter): Promise<ActivityRow[]>;
   /** For each key of the account that has requests: its latest use and its spend since `since`. */
   keyUse(userId: string, since: Date): Promise<KeyUse[]>;
+  /** The account's requests per UTC day, key and model from `from` to `to` (exclusive). */
+  dailyUsage(userId: string, from: Date, to: Date): Promise<DailyKeyUsage[]>;
   /** Revokes every live key an app (by its callback origin) got for the user; how many. */
   revokeAppKeys(userId: string, app: string, now: Date): Promise<number>;
 

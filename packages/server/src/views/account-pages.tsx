@@ -60,6 +60,9 @@ export function SignInPage(props: AccountFormProps) {
       ) : null}
       <FormError message={props.error} />
       <CredentialsForm {...props} action="signin" submit="Sign in" />
+      <p class="muted">
+        <a href="/forgot">Forgot your password?</a>
+      </p>
       {props.signupOpen ? (
         <p class="muted">
           No account yet? <a href={`/signup${nextQuery(props.next)}`}>Sign up</a>

@@ -13,7 +13,7 @@ export interface RateLimiter {
 }
 
 /** Which limit a counter belongs to; shared stores keep each under its own prefix. */
-export type RateLimitName = "sign-in" | "sign-up" | "exchange" | "gateway";
+export type RateLimitName = "sign-in" | "sign-up" | "exchange" | "gateway" | "password-reset";
 
 /**
  * Where the server's rate limits count: in this process (SQLite, one server per file), or in a
