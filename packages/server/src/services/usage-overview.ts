@@ -77,8 +77,9 @@ function toSeries(series: Map<string, number[]>): UsageSeries[] {
   if (rest.length === 1) kept.push(...rest);
   else if (rest.length > 1) {
     const micros = new Array<number>(USAGE_DAYS).fill(0);
-    for (const item of rest)
-      item.micros.forEach((value, i) => (micros[i] = (micros[i] ?? 0) + value));
+    for (const item of rest) {
+      for (const [i, value] of item.micros.entries()) micros[i] = (micros[i] ?? 0) + value;
+    }
     kept.push({ name: `Other (${rest.length})`, micros, total: micros.reduce((a, b) => a + b, 0) });
   }
   return kept.map(({ name, micros, total }) => ({
