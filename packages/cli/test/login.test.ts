@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   existsSync,
@@ -19,7 +20,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../../test/e2e/support/chromium.js";
 import { consentInChromium, spawnLogin } from "./support/consent.js";
-import { freePort, runInProcess, spawnCli } from "./support/run-cli.js";
+import { BIN, freePort, runInProcess, spawnCli } from "./support/run-cli.js";
 
 const KEY = /^sk-kp-v1-[0-9a-f]{64}$/;
 
@@ -242,6 +243,42 @@ describe("keyport login, whoami, logout against a real server, consent in real C
     expect(await consentInChromium(browser, url)).toBe("Connected");
     expect(await login.exited, login.stderr()).toBe(0);
     expect(consentUrls(login.stderr())).toEqual([url]);
+  });
+
+  it("a browser opener that fails at a terminal (a real pty through script(1)): only the URL for any device, then the code", async () => {
+    const opener = fakeOpener(1);
+    const env = { ...userEnv(), DISPLAY: ":0", PATH: opener.PATH };
+    const command = [process.execPath, BIN, "login", "--server", baseUrl]
+      .map((word) => `'${word}'`)
+      .join(" ");
+    // script(1) gives the command a terminal as stdin; everything it prints arrives here.
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 1200 && !url; i++) {
+        url = output.match(/https?:\/\/\S+\/auth\?\S+/)?.[0];
+        if (!url) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(url, output).toBeDefined();
+      expect(new URL(url ?? "").searchParams.has("callback_url")).toBe(false);
+      expect(readFileSync(opener.opened, "utf8")).toMatch(/callback_url=http%3A%2F%2F127\.0\.0\.1/);
+      expect(output).toMatch(/Could not open a browser, so sign in from any device/);
+      const code = await consentInChromium(browser, url ?? "", { headless: true });
+      child.stdin.write(`${code.toLowerCase()}\r`);
+      expect(await exited, output).toBe(0);
+      expect(consentUrls(output)).toEqual([url]);
+      expect(credentials(env).data.profiles.default.key).toMatch(KEY);
+    } finally {
+      if (child.exitCode === null) child.kill();
+    }
   });
 
   it("login --print over loopback (the real executable, KEYPORT_NO_BROWSER=1, KEYPORT_URL): the key alone on stdout, nothing saved", async () => {
