@@ -23,7 +23,8 @@ export async function startProcess(
 ): Promise<ChildProcess> {
   const child = spawn(command, args, {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "inherit", "inherit"],
+    // A server's request log (a line per request on stdout) would drown the bench's own output.
+    stdio: ["ignore", "ignore", "inherit"],
   });
   for (let attempt = 0; attempt < 200; attempt++) {
     if (child.exitCode !== null)
