@@ -68,6 +68,44 @@ export function lockDatabaseFile(database: string): ServerLock {
 }
 
 /**
+ * Takes the migration lock of a SQLite database, `<database>.migrate.lock`, the same kind of OS
+ * lock as {@link lockDatabaseFile}'s on a file of its own, waiting (without blocking the event
+ * loop) while another process or connection migrates. Kysely's SQLite migrator takes no lock
+ * across processes, so a `keyport users create` started beside a first `keyport serve` on a new
+ * file would otherwise apply the same migration twice and fail with "duplicate column name".
+ *
+ * @throws when the lock is still held after `timeoutMs`.
+ * @example
+ * const lock = await lockMigrations(".keyport/keyport.sqlite");
+ * try { await migrator.migrateToLatest(); } finally { lock.release(); }
+ */
+export async function lockMigrations(
+  database: string,
+  timeoutMs = 60_000,
+): Promise<{ release(): void }> {
+  const path = `${lockPathOf(database).slice(0, -".lock".length)}.migrate.lock`;
+  createPrivately(path);
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    const sqlite = new SQLite(path, { timeout: 0 });
+    try {
+      sqlite.exec("BEGIN EXCLUSIVE");
+      return {
+        release() {
+          if (!sqlite.open) return;
+          sqlite.exec("ROLLBACK");
+          sqlite.close();
+        },
+      };
+    } catch (error) {
+      sqlite.close();
+      if (!isBusy(error) || Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+/**
  * `<database>.lock` next to the database's real file, so that two spellings of one database (a
  * relative path, a symlink) meet at the same lock.
  */

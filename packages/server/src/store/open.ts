@@ -5,6 +5,7 @@ import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { POSTGRES_DIALECT, type StoreDialect, sqliteDialect } from "./dialect.js";
+import { lockMigrations } from "./file-lock.js";
 import { KyselyStore } from "./kysely-store.js";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
@@ -28,7 +29,7 @@ export function isPostgresUrl(database: string): boolean {
 export async function openStore(database: string): Promise<Store> {
   const postgres = isPostgresUrl(database);
   const { db, dialect } = postgres ? openPostgres(database) : openSqlite(database);
-  await migrate(db, postgres);
+  await migrate(db, postgres ? undefined : database);
   return new KyselyStore(db, dialect);
 }
 
@@ -41,7 +42,7 @@ export async function openStore(database: string): Promise<Store> {
 export async function migrateDatabase(database: string): Promise<string[]> {
   const postgres = isPostgresUrl(database);
   const { db } = postgres ? openPostgres(database) : openSqlite(database);
-  const applied = await migrate(db, postgres);
+  const applied = await migrate(db, postgres ? undefined : database);
   await db.destroy();
   return applied;
 }
@@ -196,14 +197,23 @@ function openPostgres(url: string): Opened {
 }
 
 /**
- * Brings the schema up to date. On PostgreSQL, instances starting at once take turns: a session
+ * Brings the schema up to date. On a SQLite file, processes take turns through an OS lock on a
+ * side file (`lockMigrations`). On PostgreSQL, instances starting at once take turns: a session
  * advisory lock (per schema) on one pooled connection is held while the migrator runs on the
  * others, so the first migrates and the rest find nothing left to do. Kysely's own lock covers
  * only the migrations, not the creation of its bookkeeping tables, which could then race.
  */
-async function migrate(db: Kysely<Database>, postgres: boolean): Promise<string[]> {
+async function migrate(db: Kysely<Database>, sqliteFile: string | undefined): Promise<string[]> {
   try {
-    if (!postgres) return await runMigrations(db, undefined);
+    if (sqliteFile === ":memory:") return await runMigrations(db, undefined);
+    if (sqliteFile !== undefined) {
+      const lock = await lockMigrations(sqliteFile);
+      try {
+        return await runMigrations(db, undefined);
+      } finally {
+        lock.release();
+      }
+    }
     return await db.connection().execute(async (locked) => {
       const schema = (
         await sql<{ schema: string }>`select current_schema() as schema`.execute(locked)
