@@ -1,3 +1,4 @@
+import { appName } from "./app-name.js";
 import { type AcceptedCallback, checkCallbackUrl } from "./callback-policy.js";
 import { MAX_CREDIT_LIMIT, MAX_KEY_LABEL } from "./constants.js";
 import { isLimitReset, type LimitReset } from "./credits.js";
@@ -15,6 +16,8 @@ export interface AuthRequest {
   readonly usageLimitType?: LimitReset;
   readonly expiresAt?: Date;
   readonly state?: string;
+  /** The app's own name (`app_name`, a Keyport extension), sanitized; shown beside its origin. */
+  readonly appName?: string;
 }
 
 /** Why a request cannot be used: shown on an error page, never sent to the callback. */
@@ -38,6 +41,7 @@ export const AUTH_PARAMS = [
   "usage_limit_type",
   "expires_at",
   "state",
+  "app_name",
 ] as const;
 
 const MAX_STATE = 1024;
@@ -129,6 +133,7 @@ export function parseAuthRequest(
     usageLimitType,
     expiresAt,
     state: values.state,
+    appName: appName(values.app_name),
   };
 }
 
@@ -147,5 +152,6 @@ export function authRequestParams(request: AuthRequest): Record<string, string> 
   if (request.usageLimitType) params.usage_limit_type = request.usageLimitType;
   if (request.expiresAt) params.expires_at = request.expiresAt.toISOString();
   if (request.state !== undefined) params.state = request.state;
+  if (request.appName !== undefined) params.app_name = request.appName;
   return params;
 }

@@ -130,7 +130,10 @@ export function accountRoutes(deps: AppDeps) {
   app.post("/signout", async (c) => {
     assertCsrf(c, deps, await readForm(c));
     await endSession(c, deps);
-    return c.redirect("/", 303);
+    // "Not you? Switch account": sign in as someone else, then back to the same page.
+    const next = c.req.query("next");
+    if (next === undefined) return c.redirect("/", 303);
+    return c.redirect(`/signin?next=${encodeURIComponent(safeNext(next))}`, 303);
   });
 
   return app;

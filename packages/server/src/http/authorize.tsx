@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { type AuthRequest, authRequestParams, parseAuthRequest } from "../domain/auth-request.js";
 import { withQuery } from "../domain/callback-policy.js";
+import { MAX_KEY_LABEL } from "../domain/constants.js";
 import { issueCode, issueHeadlessCode } from "../services/issue-code.js";
 import { ConsentPage } from "../views/consent-page.js";
 import { consentStamp, shownLongEnough } from "../web/consent-stamp.js";
@@ -22,19 +23,20 @@ export function authorizeRoutes(deps: AppDeps) {
   });
 
   app.get("/auth", (c) => {
-    const request = checkRequest(deps, (name) => c.req.queries(name));
+    const checked = checkRequest(deps, (name) => c.req.queries(name));
     const user = c.get("session").user;
     if (!user) {
       const back = `/auth${new URL(c.req.url).search}`;
       return c.redirect(`/signin?next=${encodeURIComponent(back)}`, 303);
     }
-    return showConsent(c, deps, request, user.email);
+    return showConsent(c, deps, checked, user.email);
   });
 
   app.post("/auth", async (c) => {
     const form = await readForm(c);
     assertCsrf(c, deps, form);
-    const request = checkRequest(deps, (name) => form[name]);
+    const checked = checkRequest(deps, (name) => form[name]);
+    const { request } = checked;
     const user = c.get("session").user;
     if (!user) {
       const back = `/auth?${new URLSearchParams(authRequestParams(request))}`;
@@ -48,8 +50,9 @@ export function authorizeRoutes(deps: AppDeps) {
         303,
       );
     }
+    if (checked.longLabel) return showConsent(c, deps, checked, user.email, LABEL_TOO_LONG);
     if (!shownLongEnough(c, deps, form)) {
-      return showConsent(c, deps, request, user.email, TOO_SOON);
+      return showConsent(c, deps, checked, user.email, TOO_SOON);
     }
     if (!request.callback) {
       const userCode = await issueHeadlessCode(deps, user.id, request);
@@ -62,6 +65,8 @@ export function authorizeRoutes(deps: AppDeps) {
   return app;
 }
 
+const LABEL_TOO_LONG = "Nothing was approved: shorten the key label, then press Authorize again.";
+
 const TOO_SOON =
   "Authorize was pressed too soon after this page appeared, so nothing was approved. " +
   "Check what you are approving, then press Authorize again.";
@@ -73,30 +78,57 @@ const TOO_SOON =
 function showConsent(
   c: Context<AppEnv>,
   deps: AppDeps,
-  request: AuthRequest,
+  checked: CheckedRequest,
   email: string,
   notice?: string,
 ) {
+  const { request, longLabel } = checked;
   allowRedirectTo(c, request);
+  const params = authRequestParams(request);
   return c.html(
     <ConsentPage
       request={request}
-      hiddenParams={authRequestParams(request)}
+      hiddenParams={params}
       csrfToken={csrfToken(c, deps)}
       email={email}
       shownAt={consentStamp(c, deps)}
       delayMs={deps.config.consentDelayMs}
+      now={deps.clock()}
       notice={notice}
+      labelValue={longLabel}
+      labelError={
+        longLabel
+          ? `A key label can be at most ${MAX_KEY_LABEL} characters; this one has ${longLabel.length}. Shorten it.`
+          : undefined
+      }
+      switchAccountNext={`/auth?${new URLSearchParams({ ...params, ...(longLabel ? { key_label: longLabel } : {}) })}`}
     />,
     notice ? 400 : 200,
   );
 }
 
-/** Validates the request; a bad one (above all a bad callback) gets an error page, never a redirect. */
-function checkRequest(deps: AppDeps, get: (name: string) => string[] | undefined): AuthRequest {
-  const parsed = parseAuthRequest(get, deps.clock(), deps.config);
+/** A request, and the label the user must shorten when the one given is too long. */
+interface CheckedRequest {
+  readonly request: AuthRequest;
+  /** The whole label as given, when it is over {@link MAX_KEY_LABEL}: a field error. */
+  readonly longLabel?: string;
+}
+
+/**
+ * Validates the request; a bad one (above all a bad callback) gets an error page, never a
+ * redirect. A label that is merely too long is the user's to fix on the form, so it comes back
+ * as `longLabel` (the request carries it cut to size) rather than as an error page.
+ */
+function checkRequest(deps: AppDeps, get: (name: string) => string[] | undefined): CheckedRequest {
+  const given = get("key_label");
+  const label = given?.length === 1 ? given[0]?.trim() : undefined;
+  const longLabel = label !== undefined && label.length > MAX_KEY_LABEL ? label : undefined;
+  const read = longLabel
+    ? (name: string) => (name === "key_label" ? [longLabel.slice(0, MAX_KEY_LABEL)] : get(name))
+    : get;
+  const parsed = parseAuthRequest(read, deps.clock(), deps.config);
   if ("message" in parsed) throw new KeyportError(400, parsed.message);
-  return parsed;
+  return { request: parsed, longLabel };
 }
 
 function decisionOf(form: FormFields): "approve" | "deny" {

@@ -37,7 +37,7 @@ export function codeApiRoutes(deps: AppDeps) {
     const body = await readJson(c, codeBody);
     const values: Record<string, string | undefined> = {};
     for (const name of AUTH_PARAMS) {
-      if (name === "state") continue;
+      if (name === "state" || name === "app_name") continue;
       const value = body[name];
       values[name] = value == null ? undefined : String(value);
     }

@@ -1,13 +1,19 @@
 import { createHash } from "node:crypto";
 
 /**
- * The consent page's only script: Authorize stays disabled until the page has been visible for
+ * The consent page's only script. It shows the expiry in the reader's local time (the page says
+ * it in UTC without script), and Authorize stays disabled until the page has been visible for
  * `data-delay` ms without a break. Hiding the page, showing it again (a tab
  * switch, a back/forward restore) or focusing its window starts the wait over, so a page opened
  * under the user's first click of a double-click, or kept in the background, cannot take the
  * second click. The server checks the same delay on its own (`shownLongEnough`).
  */
 export const CONSENT_SCRIPT = `(() => {
+  for (const time of document.querySelectorAll("time[data-local]")) {
+    const when = new Date(time.dateTime);
+    if (!Number.isNaN(when.getTime()))
+      time.textContent = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(when);
+  }
   const button = document.getElementById("approve");
   if (!button) return;
   const delay = Number(button.dataset.delay) || 0;

@@ -28,6 +28,7 @@ input[type=email],input[type=password],input[type=text],input[type=number],input
 input[aria-invalid=true]{border-color:var(--error);outline:1px solid var(--error)}
 button,.button{display:inline-block;font:inherit;padding:.6rem 1.2rem;border-radius:8px;border:1px solid var(--accent);background:var(--accent);color:var(--accent-text);cursor:pointer;margin-top:1.25rem;text-decoration:none}
 button.secondary,.button.secondary{background:var(--card);color:var(--link)}
+button.link{background:none;border:0;padding:0;margin:0;color:var(--link);text-decoration:underline;cursor:pointer}
 button.danger{background:var(--card);color:var(--error);border-color:var(--error)}
 .actions{display:flex;flex-wrap:wrap;gap:.75rem}
 .error{background:var(--error-bg);color:var(--error);padding:.6rem .8rem;border-radius:8px}
