@@ -86,13 +86,14 @@ export function ConsentPage(props: ConsentProps) {
       </form>
       {callback?.kind === "loopback" ? (
         <p class="warning" role="note">
-          This app runs on your own computer. Only continue if you just started it yourself.
+          This app runs on your own computer ({callback.url.href}). Only continue if you just
+          started it yourself.
         </p>
       ) : null}
       {callback?.kind === "custom-scheme" ? (
         <p class="warning" role="note">
-          This is an installed app. Any app on your device can claim that name: only continue if you
-          just started it yourself.
+          This is an installed app ({callback.url.href}). Any app on your device can claim that
+          name: only continue if you just started it yourself.
         </p>
       ) : null}
       <FormError message={props.notice} />
