@@ -71,16 +71,21 @@ describe("/usage in Chromium", { timeout: 120_000 }, () => {
     expect(model).toEqual(["Day (UTC)", "keyport/echo"]);
   });
 
-  it("without scripts the tables are the view", async () => {
-    const { page } = await signedInPage(chromium, running.server.url);
+  it("without scripts the tables are the view, with the numbers", async () => {
+    const { page, http } = await signedInPage(chromium, running.server.url);
+    const key = await appKey(http, "https://notes.example/cb", "Offline notes");
+    await call(running.server.url, key);
     const context = await chromium.newContext({ javaScriptEnabled: false });
     try {
       await context.addCookies(await page.context().cookies());
       const noScript = await context.newPage();
       await noScript.goto(`${running.server.url}/usage`);
-      expect(await noScript.locator("h1").textContent()).toBe("Usage");
       expect(await noScript.locator("canvas").count()).toBe(0);
-      expect(await noScript.getByText("No requests in the last 30 days").count()).toBe(1);
+      const table = noScript.locator("#by-key-title ~ .table-wrap table");
+      const headers = await table.locator("thead th").allTextContents();
+      expect(headers).toEqual(["Day (UTC)", `Offline notes (${sha256Hex(key).slice(0, 6)})`]);
+      const today = await table.locator("tbody tr").last().locator("td").textContent();
+      expect(Number(today)).toBeGreaterThan(0);
     } finally {
       await context.close();
     }
