@@ -106,12 +106,13 @@ export class Meter {
    */
   async reserve(
     key: StoredKey,
-    request: Omit<NewReservation, "keyHash" | "createdAt" | "leaseExpiresAt">,
+    request: Omit<NewReservation, "keyHash" | "accountCapped" | "createdAt" | "leaseExpiresAt">,
   ): Promise<Reservation> {
     const now = this.clock();
     const spec: NewReservation = {
       ...request,
       keyHash: key.hash,
+      accountCapped: key.ownerCapped === true,
       createdAt: now,
       leaseExpiresAt: new Date(now.getTime() + this.settings.leaseMs),
     };

@@ -10,7 +10,10 @@ import type { SqliteRunner } from "./sqlite-runner.js";
 import type { NewReservation, Settlement } from "./store.js";
 
 /** A key row with its account's `disabled_at`. */
-type KeyWithOwner = Selectable<KeysTable> & { owner_disabled_at: number | null };
+type KeyWithOwner = Selectable<KeysTable> & {
+  owner_disabled_at: number | null;
+  owner_credit_micros: number | null;
+};
 
 /**
  * The gateway's statements on any Kysely dialect: the key lookup, the reservation (one
@@ -60,6 +63,13 @@ export class GatewayQueries {
             .select("users.disabled_at")
             .whereRef("users.id", "=", "keys.user_id")
             .as("owner_disabled_at"),
+        )
+        .select((eb) =>
+          eb
+            .selectFrom("users")
+            .select("users.credit_micros")
+            .whereRef("users.id", "=", "keys.user_id")
+            .as("owner_credit_micros"),
         )
         .where("hash", "=", param<string>("hash"))
         .compile(),
@@ -124,9 +134,17 @@ export class GatewayQueries {
       month: starts.month,
     };
     if (this.sharedLeases) {
-      const leased = await this.rows(
-        this.reserveLeaseQuery.bind({ ...values, ...leaseValues(reservation) }),
-      );
+      const query = this.reserveLeaseQuery.bind({ ...values, ...leaseValues(reservation) });
+      const leased = reservation.accountCapped
+        ? await this.db.transaction().execute(async (trx) => {
+            // Under an account credit, reservations on the account's other keys count too, and
+            // a statement's snapshot would miss those committed while it waits: the account's
+            // reservations take turns, each reading the others' once the lock is granted.
+            await sql`SELECT pg_advisory_xact_lock(hashtext(${`keyport-account:`} || user_id))
+              FROM keys WHERE hash = ${reservation.keyHash}`.execute(trx);
+            return (await trx.executeQuery(query)).rows;
+          })
+        : await this.rows(query);
       if (leased.length > 0) this.inFlight += 1;
       return leased.length > 0;
     }

@@ -42,11 +42,16 @@ export function toCode(row: Selectable<CodesTable>): StoredCode {
 }
 
 /** A `keys` row as a `StoredKey`, usage counters included. */
-export function toKey(row: Selectable<KeysTable> & { owner_disabled_at?: unknown }): StoredKey {
+export function toKey(
+  row: Selectable<KeysTable> & { owner_disabled_at?: unknown; owner_credit_micros?: unknown },
+): StoredKey {
   return {
     ...(row.owner_disabled_at === undefined
       ? {}
       : { ownerDisabled: row.owner_disabled_at !== null }),
+    ...(row.owner_credit_micros === undefined
+      ? {}
+      : { ownerCapped: row.owner_credit_micros !== null }),
     hash: row.hash,
     userId: row.user_id,
     label: row.label,

@@ -112,6 +112,8 @@ export interface StoredKey extends NewKey {
   readonly counters: UsageCounters;
   /** `findKey` only: an operator disabled the key's account, so the key must not work. */
   readonly ownerDisabled?: boolean;
+  /** `findKey` only: the key's account has a credit, which caps all its keys together. */
+  readonly ownerCapped?: boolean;
   /** How the key was made; `null` for keys made before Keyport recorded it. */
   readonly origin: KeyOrigin | null;
 }
@@ -205,6 +207,8 @@ export interface NewReservation {
   readonly leaseExpiresAt: Date;
   /** What is known of the request from the start (its API, its app), for its record. */
   readonly details?: Partial<RequestDetails>;
+  /** The key's account has a credit: reservations across its keys must take turns. */
+  readonly accountCapped?: boolean;
 }
 
 /** A live reservation's lease renewal: what its request has delivered so far. */
