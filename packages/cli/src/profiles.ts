@@ -1,6 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readCredentialsDocument, updateCredentialsDocument } from "@keyport/client/node";
 
 /**
  * One named CLI profile in the credentials file: the server `keyport login --server` chose,
@@ -17,33 +15,6 @@ export interface Profile {
 
 /** `default`, `work`, `staging-2`: a letter or digit, then letters, digits, `.`, `_`, `-`. */
 export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-/**
- * The file as a whole: the SDK's `keys` (by server) and the CLI's `profiles` (by name) live
- * side by side, and each writer keeps what it does not own.
- */
-type CredentialsDocument = Record<string, unknown> & { profiles?: Record<string, unknown> };
-
-async function readDocument(path: string): Promise<CredentialsDocument> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, keys: {} };
-    throw error;
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (cause) {
-    // Never overwrite what we cannot read: it may hold keys the user still needs.
-    throw new Error(`${path} is not valid JSON; fix or remove it`, { cause });
-  }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    throw new Error(`${path} is not a Keyport credentials file; fix or remove it`);
-  }
-  return data as CredentialsDocument;
-}
 
 /** Narrows one stored profile field by field; anything malformed reads as no profile. */
 function asProfile(entry: unknown): Profile | undefined {
@@ -70,8 +41,10 @@ function asProfile(entry: unknown): Profile | undefined {
  * ```
  */
 export async function readProfile(path: string, name: string): Promise<Profile | undefined> {
-  const profiles = (await readDocument(path)).profiles;
-  return typeof profiles === "object" && profiles !== null ? asProfile(profiles[name]) : undefined;
+  const { profiles } = await readCredentialsDocument(path);
+  return typeof profiles === "object" && profiles !== null
+    ? asProfile((profiles as Record<string, unknown>)[name])
+    : undefined;
 }
 
 /**
@@ -89,32 +62,14 @@ export async function writeProfile(
   name: string,
   profile: Profile | undefined,
 ): Promise<void> {
-  const document = await readDocument(path);
-  const profiles = { ...(typeof document.profiles === "object" ? document.profiles : {}) };
-  if (profile) profiles[name] = profile;
-  else delete profiles[name];
-  await writeAtomically(path, `${JSON.stringify({ ...document, profiles }, null, 2)}\n`);
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  const file = await open(temporary, "wx", 0o600);
-  try {
-    try {
-      await file.writeFile(text);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  // Persist the rename itself; directories cannot be opened for this on Windows.
-  const directory = await open(dir, "r").catch(() => undefined);
-  await directory?.sync().catch(() => undefined);
-  await directory?.close();
+  await updateCredentialsDocument(path, (document) => {
+    const profiles = {
+      ...(typeof document.profiles === "object"
+        ? (document.profiles as Record<string, unknown>)
+        : {}),
+    };
+    if (profile) profiles[name] = profile;
+    else delete profiles[name];
+    return { ...document, profiles };
+  });
 }

@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { credentialsPath, deleteKey, loadKey, saveKey } from "../src/node/index.js";
+import {
+  credentialsPath,
+  deleteKey,
+  loadKey,
+  readCredentialsDocument,
+  saveKey,
+  updateCredentialsDocument,
+} from "../src/node/index.js";
 
 let dir: string;
 let path: string;
@@ -180,5 +187,32 @@ console.log("renamed");`,
       /sk-secret/,
     );
     await expect(saveKey("https://a.example", { key: "" }, { path })).rejects.toThrow(TypeError);
+  });
+});
+
+describe("updateCredentialsDocument", () => {
+  it("keeps the SDK's keys beside a tool's own field, loses none of 20 changes at once, 0600", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-or-v1-a" }, { path });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        updateCredentialsDocument(path, (document) => ({
+          ...document,
+          profiles: { ...(document.profiles as object), [`p${i}`]: { server: `http://h${i}` } },
+        })),
+      ),
+    );
+    const document = await readCredentialsDocument(path);
+    expect(Object.keys(document.profiles as object)).toHaveLength(20);
+    expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-or-v1-a");
+    expect(await mode(path)).toBe(0o600);
+  });
+
+  it("refuses to rewrite a file it cannot read, and leaves it as it was", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-or-v1-a" }, { path });
+    await writeFile(path, "[1,2]");
+    await expect(updateCredentialsDocument(path, (document) => document)).rejects.toThrow(
+      /not a Keyport credentials file/,
+    );
+    expect(await readFile(path, "utf8")).toBe("[1,2]");
   });
 });

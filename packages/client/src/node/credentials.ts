@@ -77,7 +77,18 @@ function entryName(baseUrl: string): string {
   return url.origin + url.pathname.replace(/\/+$/, "");
 }
 
-async function readCredentials(path: string): Promise<CredentialsFile> {
+/**
+ * The whole credentials file at `path` as JSON (`{ version: 1, keys: {} }` when there is none),
+ * for tools that keep their own fields beside the SDK's `keys`, as the Keyport CLI keeps its
+ * `profiles`. Throws when the file exists but is not a JSON object: never overwrite what cannot
+ * be read, it may hold keys the user still needs.
+ *
+ * @example
+ * ```ts
+ * const { profiles } = await readCredentialsDocument(credentialsPath());
+ * ```
+ */
+export async function readCredentialsDocument(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -89,25 +100,52 @@ async function readCredentials(path: string): Promise<CredentialsFile> {
   try {
     data = JSON.parse(text);
   } catch (cause) {
-    // Never overwrite what we cannot read: it may hold keys the user still needs.
     throw new Error(`${path} is not valid JSON; fix or remove it`, { cause });
   }
   const keys = (data as { keys?: unknown } | null)?.keys;
-  if (typeof keys !== "object" || keys === null) {
+  if (typeof data !== "object" || Array.isArray(data) || typeof keys !== "object" || !keys) {
     throw new Error(`${path} is not a Keyport credentials file; fix or remove it`);
   }
-  return { ...(data as object), version: 1, keys: keys as Record<string, StoredKey> };
+  return data as Record<string, unknown>;
+}
+
+/**
+ * Rewrites the credentials file at `path` with what `change` makes of it (`undefined`: leave it
+ * as it is), atomically (mode 0600, directory 0700) and one change at a time in this process.
+ *
+ * @example
+ * ```ts
+ * await updateCredentialsDocument(path, (document) => ({ ...document, profiles }));
+ * ```
+ */
+export function updateCredentialsDocument(
+  path: string,
+  change: (document: Record<string, unknown>) => Record<string, unknown> | undefined,
+): Promise<void> {
+  return serialised(path, async () => {
+    const changed = change(await readCredentialsDocument(path));
+    if (changed) await writeAtomically(path, `${JSON.stringify(changed, null, 2)}\n`);
+  });
+}
+
+async function readCredentials(path: string): Promise<CredentialsFile> {
+  const data = await readCredentialsDocument(path);
+  return { ...data, version: 1, keys: data.keys as Record<string, StoredKey> };
 }
 
 /** Replaces the file atomically: readers see the old content or the new, never a part. */
-async function writeCredentials(path: string, data: CredentialsFile): Promise<void> {
+function writeCredentials(path: string, data: CredentialsFile): Promise<void> {
+  return writeAtomically(path, `${JSON.stringify(data, null, 2)}\n`);
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.${randomToken(8)}.tmp`;
   const file = await open(temporary, "wx", 0o600);
   try {
     try {
-      await file.writeFile(`${JSON.stringify(data, null, 2)}\n`);
+      await file.writeFile(text);
       await file.sync();
     } finally {
       await file.close();

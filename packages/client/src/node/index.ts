@@ -14,8 +14,10 @@ export {
   credentialsPath,
   deleteKey,
   loadKey,
+  readCredentialsDocument,
   type StoredKey,
   saveKey,
+  updateCredentialsDocument,
 } from "./credentials.js";
 export { type HeadlessSignInOptions, signInHeadless } from "./headless.js";
 export {
