@@ -53,30 +53,23 @@ export function accountRoutes(deps: AppDeps) {
     const within = passwordLength(password) <= MAX_PASSWORD_LENGTH;
     const user = within ? await deps.store.findUserByEmail(email) : undefined;
     const checked = within ? password : password.slice(0, 2 * MAX_PASSWORD_LENGTH);
-    if (!(await verifyPassword(user?.passwordHash, checked)) || !user) {
-      return c.html(
+    const refuse = (error: string, status: 401 | 403) =>
+      c.html(
         <SignInPage
           csrfToken={csrfToken(c, deps)}
           next={next}
           email={email}
           signupOpen={signupOpen}
-          error="That email and password do not match an account."
+          error={error}
         />,
-        401,
+        status,
       );
+    if (!(await verifyPassword(user?.passwordHash, checked)) || !user) {
+      return refuse("That email and password do not match an account.", 401);
     }
     if (user.disabledAt) {
       // Told only to whoever knows the password: the operator disabled this account.
-      return c.html(
-        <SignInPage
-          csrfToken={csrfToken(c, deps)}
-          next={next}
-          email={email}
-          signupOpen={signupOpen}
-          error="This account is disabled. Ask the operator of this server to enable it."
-        />,
-        403,
-      );
+      return refuse("This account is disabled. Ask the operator of this server to enable it.", 403);
     }
     await startSession(c, deps, user.id);
     return c.redirect(next, 303);
