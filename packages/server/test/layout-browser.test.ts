@@ -55,6 +55,19 @@ describe("page frame in Chromium: 360 px, dark scheme, favicon", { timeout: 120_
     await expectFitsEverywhere(page);
   });
 
+  it("dashboard pages, with a key of a long label in the table: 360 px, both schemes", async () => {
+    const { page } = await signedInPage(chromium, running.server.url);
+    await page.goto(`${running.server.url}/keys`);
+    await page.getByLabel("Label").fill(`Nightly batch ${"long-label-".repeat(8)}`);
+    await page.getByLabel("Limit in credits").fill("12.5");
+    await page.getByRole("button", { name: "Create key" }).click();
+    await expectFitsEverywhere(page);
+    for (const path of ["/keys", "/usage", "/apps", "/account", "/forgot"]) {
+      await page.goto(`${running.server.url}${path}`);
+      await expectFitsEverywhere(page);
+    }
+  });
+
   it("a page wider than the viewport would be caught", async () => {
     const page = await openPage(chromium, NARROW);
     await page.goto(`${running.server.url}/signin`);
