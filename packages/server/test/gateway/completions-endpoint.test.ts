@@ -1,22 +1,10 @@
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/index.js";
-import { type Dialect, dialects, type TestDatabase } from "../support/databases.js";
-import {
-  dataEvents,
-  type EndpointsUpstream,
-  endpointsUpstreams,
-  post,
-  startEndpointsUpstream,
-} from "./endpoints-support.js";
-import {
-  eventually,
-  type FakeUpstream,
-  keyInfo,
-  mintKeyFor,
-  startKeyport,
-  startUpstream,
-} from "./support.js";
+import { type Dialect, dialects } from "../support/databases.js";
+import { useEndpointsKeyport } from "./endpoints-keyport.js";
+import { dataEvents, post } from "./endpoints-support.js";
+import { eventually, keyInfo, mintKeyFor } from "./support.js";
 
 /** What GET /api/v1/generation says of a call. */
 async function generation(server: RunningServer, key: string, id: string) {
@@ -28,30 +16,15 @@ async function generation(server: RunningServer, key: string, id: string) {
 }
 
 describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (dialect: Dialect) => {
-  let db: TestDatabase;
-  let fake: FakeUpstream;
-  let upstream: EndpointsUpstream;
-  let server: RunningServer;
-
-  beforeAll(async () => {
-    db = await dialect.fresh();
-    fake = await startUpstream();
-    upstream = await startEndpointsUpstream();
-    server = await startKeyport(db, fake, {
-      extraUpstreams: endpointsUpstreams(upstream.url),
-      config: { echoDelayMs: 0 },
-    });
-  });
-  afterAll(async () => {
-    await server.close();
-    await upstream.close();
-    await fake.close();
-    await db.drop();
-  });
+  const running = useEndpointsKeyport(dialect);
 
   it("keyport/echo answers a string prompt and a list of prompts through the openai client, metered", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
-    const client = new OpenAI({ baseURL: `${server.url}/api/v1`, apiKey: key, maxRetries: 0 });
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
+    const client = new OpenAI({
+      baseURL: `${running.server.url}/api/v1`,
+      apiKey: key,
+      maxRetries: 0,
+    });
     const one = await client.completions.create({ model: "keyport/echo", prompt: "one two three" });
     expect(one.object).toBe("text_completion");
     expect(one.choices[0]?.text).toBe("one two three");
@@ -62,18 +35,22 @@ describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (di
       [0, "a b"],
       [1, "c"],
     ]);
-    const record = await generation(server, key, one.id);
+    const record = await generation(running.server, key, one.id);
     expect(record).toMatchObject({
       api_type: "completions",
       total_cost: 0.000009,
       model: "keyport/echo",
     });
-    expect((await keyInfo(server, key)).usage).toBeCloseTo(0.000009 + 0.000009, 9);
+    expect((await keyInfo(running.server, key)).usage).toBeCloseTo(0.000009 + 0.000009, 9);
   });
 
   it("streams keyport/echo's text chunks, ending with usage and [DONE]", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
-    const client = new OpenAI({ baseURL: `${server.url}/api/v1`, apiKey: key, maxRetries: 0 });
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
+    const client = new OpenAI({
+      baseURL: `${running.server.url}/api/v1`,
+      apiKey: key,
+      maxRetries: 0,
+    });
     const stream = await client.completions.create({
       model: "keyport/echo",
       prompt: "alpha beta gamma",
@@ -90,10 +67,13 @@ describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (di
     expect(usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 3, cost: 0.000009 });
   });
 
-  it("forwards to the upstream's /completions, with max_tokens bounding a key with a limit", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
-    const before = upstream.seen.length;
-    const response = await post(server.url, "/completions", key, { model: "up/ok", prompt: "hi" });
+  it("forwards to the running.upstream's /completions, with max_tokens bounding a key with a limit", async () => {
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
+    const before = running.upstream.seen.length;
+    const response = await post(running.server.url, "/completions", key, {
+      model: "up/ok",
+      prompt: "hi",
+    });
     expect(response.status).toBe(200);
     const body = (await response.json()) as Record<string, unknown>;
     expect(body).toMatchObject({
@@ -102,14 +82,14 @@ describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (di
     });
     // 10 prompt tokens × 1 micro + 5 completion × 10 micro.
     expect((body.usage as Record<string, unknown>).cost).toBe(0.00006);
-    const seen = upstream.seen[before];
+    const seen = running.upstream.seen[before];
     expect(seen?.path).toBe("/completions");
     expect(seen?.body).toMatchObject({ model: "up/ok", prompt: "hi", max_tokens: 100 });
   });
 
-  it("bills a greedy upstream no more than the reservation", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
-    const response = await post(server.url, "/completions", key, {
+  it("bills a greedy running.upstream no more than the reservation", async () => {
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
+    const response = await post(running.server.url, "/completions", key, {
       model: "up/greedy",
       prompt: "hi",
       max_tokens: 10,
@@ -120,19 +100,19 @@ describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (di
     // The reservation: the body's bytes as prompt tokens + 10 completion tokens.
     const reserved = (Buffer.byteLength(raw) * 1 + 10 * 10) / 1_000_000;
     expect(body.usage.cost).toBeCloseTo(reserved, 9);
-    expect((await keyInfo(server, key)).usage).toBeCloseTo(reserved, 9);
+    expect((await keyInfo(running.server, key)).usage).toBeCloseTo(reserved, 9);
   });
 
   it("a list of prompts reserves its worst case once per prompt", async () => {
     // Room for one prompt's worst case, not for two.
     const raw = JSON.stringify({ model: "up/ok", prompt: ["a", "b"], max_tokens: 100 });
     const perPrompt = Buffer.byteLength(raw) + 100 * 10;
-    const { key } = await mintKeyFor(server, { limit: (perPrompt + 500) / 1_000_000 });
-    const before = upstream.seen.length;
-    const refused = await post(server.url, "/completions", key, raw);
+    const { key } = await mintKeyFor(running.server, { limit: (perPrompt + 500) / 1_000_000 });
+    const before = running.upstream.seen.length;
+    const refused = await post(running.server.url, "/completions", key, raw);
     expect(refused.status).toBe(402);
-    expect(upstream.seen.length).toBe(before);
-    const single = await post(server.url, "/completions", key, {
+    expect(running.upstream.seen.length).toBe(before);
+    const single = await post(running.server.url, "/completions", key, {
       model: "up/ok",
       prompt: "a",
       max_tokens: 100,
@@ -141,8 +121,8 @@ describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (di
   });
 
   it("refuses bad input with 400 in OpenRouter's shape, forwarding nothing", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
-    const before = upstream.seen.length;
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
+    const before = running.upstream.seen.length;
     for (const [body, field] of [
       [{ model: "up/ok" }, /prompt/],
       [{ model: "up/ok", prompt: 42 }, /prompt/],
@@ -152,33 +132,33 @@ describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (di
       [{ model: "up/ok:turbo", prompt: "x" }, /:turbo/],
       ["{not json", /JSON/],
     ] as const) {
-      const response = await post(server.url, "/completions", key, body);
+      const response = await post(running.server.url, "/completions", key, body);
       expect(response.status, JSON.stringify(body)).toBe(400);
       const error = ((await response.json()) as { error: { code: number; message: string } }).error;
       expect(error.code).toBe(400);
       expect(error.message).toMatch(field);
     }
-    expect(upstream.seen.length).toBe(before);
-    expect((await keyInfo(server, key)).usage).toBe(0);
+    expect(running.upstream.seen.length).toBe(before);
+    expect((await keyInfo(running.server, key)).usage).toBe(0);
   });
 
   it("a 200 carrying an error is a sanitized 502 billed nothing", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
-    const response = await post(server.url, "/completions", key, {
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
+    const response = await post(running.server.url, "/completions", key, {
       model: "up/err200",
       prompt: "x",
     });
     expect(response.status).toBe(502);
     expect(await response.text()).not.toMatch(/secret-host/);
-    expect((await keyInfo(server, key)).usage).toBe(0);
+    expect((await keyInfo(running.server, key)).usage).toBe(0);
   });
 
-  it("a client hanging up mid-stream cancels the upstream and keeps the reservation spent (no usage reported yet)", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
-    const before = upstream.seen.length;
+  it("a client hanging up mid-stream cancels the running.upstream and keeps the reservation spent (no usage reported yet)", async () => {
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
+    const before = running.upstream.seen.length;
     const raw = JSON.stringify({ model: "up/endless", prompt: "go", max_tokens: 50, stream: true });
     const controller = new AbortController();
-    const response = await fetch(`${server.url}/api/v1/completions`, {
+    const response = await fetch(`${running.server.url}/api/v1/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
       body: raw,
@@ -193,10 +173,10 @@ describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (di
       object: "text_completion",
     });
     controller.abort();
-    await eventually(() => (upstream.seen[before]?.aborted ? true : undefined));
+    await eventually(() => (running.upstream.seen[before]?.aborted ? true : undefined));
     const reserved = (Buffer.byteLength(raw) + 50 * 10) / 1_000_000;
     const usage = await eventually(async () => {
-      const info = await keyInfo(server, key);
+      const info = await keyInfo(running.server, key);
       return info.usage !== 0 ? (info.usage as number) : undefined;
     });
     expect(usage).toBeCloseTo(reserved, 9);

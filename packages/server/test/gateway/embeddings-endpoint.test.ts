@@ -1,38 +1,21 @@
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningServer } from "../../src/index.js";
-import { type Dialect, dialects, type TestDatabase } from "../support/databases.js";
+import { describe, expect, it } from "vitest";
+import { type Dialect, dialects } from "../support/databases.js";
 import { openRouterSdk } from "../support/openrouter-sdk.js";
-import {
-  type EndpointsUpstream,
-  endpointsUpstreams,
-  post,
-  startEndpointsUpstream,
-} from "./endpoints-support.js";
-import { type FakeUpstream, keyInfo, mintKeyFor, startKeyport, startUpstream } from "./support.js";
+import { useEndpointsKeyport } from "./endpoints-keyport.js";
+import { post } from "./endpoints-support.js";
+import { keyInfo, mintKeyFor } from "./support.js";
 
 describe.each(dialects)("POST /api/v1/embeddings ($name)", (dialect: Dialect) => {
-  let db: TestDatabase;
-  let fake: FakeUpstream;
-  let upstream: EndpointsUpstream;
-  let server: RunningServer;
-
-  beforeAll(async () => {
-    db = await dialect.fresh();
-    fake = await startUpstream();
-    upstream = await startEndpointsUpstream();
-    server = await startKeyport(db, fake, { extraUpstreams: endpointsUpstreams(upstream.url) });
-  });
-  afterAll(async () => {
-    await server.close();
-    await upstream.close();
-    await fake.close();
-    await db.drop();
-  });
+  const running = useEndpointsKeyport(dialect);
 
   it("keyport/echo embeds deterministically (openai client), billed by prompt tokens", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
-    const client = new OpenAI({ baseURL: `${server.url}/api/v1`, apiKey: key, maxRetries: 0 });
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
+    const client = new OpenAI({
+      baseURL: `${running.server.url}/api/v1`,
+      apiKey: key,
+      maxRetries: 0,
+    });
     const first = await client.embeddings.create({
       model: "keyport/echo",
       input: ["one two", "three"],
@@ -53,39 +36,39 @@ describe.each(dialects)("POST /api/v1/embeddings ($name)", (dialect: Dialect) =>
       encoding_format: "float",
     });
     expect(again.data[0]?.embedding).toEqual(first.data[0]?.embedding);
-    expect((await keyInfo(server, key)).usage).toBeCloseTo(0.000005, 9);
+    expect((await keyInfo(running.server, key)).usage).toBeCloseTo(0.000005, 9);
   });
 
-  it("validates against @openrouter/sdk's schema, through an upstream's /embeddings", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
-    const before = upstream.seen.length;
-    const answer = await openRouterSdk(server, key).embeddings.generate({
+  it("validates against @openrouter/sdk's schema, through an running.upstream's /embeddings", async () => {
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
+    const before = running.upstream.seen.length;
+    const answer = await openRouterSdk(running.server, key).embeddings.generate({
       requestBody: { model: "up/ok", input: ["a", "b"] },
     });
     if (typeof answer === "string") throw new Error("a string answer");
     expect(answer.data).toHaveLength(2);
     // 10 prompt tokens at 1 micro-credit; completion tokens are not part of embeddings.
     expect(answer.usage?.cost).toBe(0.00001);
-    expect(upstream.seen[before]).toMatchObject({
+    expect(running.upstream.seen[before]).toMatchObject({
       path: "/embeddings",
       body: { model: "up/ok", input: ["a", "b"] },
     });
   });
 
-  it("a greedy upstream is charged at most the reservation: the body's bytes at the prompt price", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
+  it("a greedy running.upstream is charged at most the reservation: the body's bytes at the prompt price", async () => {
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
     const raw = JSON.stringify({ model: "up/greedy", input: "x" });
-    const response = await post(server.url, "/embeddings", key, raw);
+    const response = await post(running.server.url, "/embeddings", key, raw);
     expect(response.status).toBe(200);
     // It reports 900,000 prompt tokens for one letter: the key pays the body's bytes at most.
     const cap = Buffer.byteLength(raw) / 1_000_000;
     expect(((await response.json()) as { usage: { cost: number } }).usage.cost).toBeCloseTo(cap, 9);
-    expect((await keyInfo(server, key)).usage).toBeCloseTo(cap, 9);
+    expect((await keyInfo(running.server, key)).usage).toBeCloseTo(cap, 9);
   });
 
   it("refuses bad input with 400 in OpenRouter's shape, forwarding and billing nothing", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
-    const before = upstream.seen.length;
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
+    const before = running.upstream.seen.length;
     for (const body of [
       { model: "up/ok" },
       { model: "up/ok", input: 7 },
@@ -94,23 +77,23 @@ describe.each(dialects)("POST /api/v1/embeddings ($name)", (dialect: Dialect) =>
       { model: "up/ok", input: "x", stream: true },
       { model: "up/ok", input: "x", provider: "fast" },
     ]) {
-      const response = await post(server.url, "/embeddings", key, body);
+      const response = await post(running.server.url, "/embeddings", key, body);
       expect(response.status, JSON.stringify(body)).toBe(400);
       const error = ((await response.json()) as { error: { code: number; message: string } }).error;
       expect(error.code).toBe(400);
       expect(error.message).toMatch(/input|stream|provider/);
     }
-    expect(upstream.seen.length).toBe(before);
-    expect((await keyInfo(server, key)).usage).toBe(0);
+    expect(running.upstream.seen.length).toBe(before);
+    expect((await keyInfo(running.server, key)).usage).toBe(0);
   });
 
-  it("an upstream's 500 and a 200 carrying an error are sanitized 502s billed nothing", async () => {
-    const { key } = await mintKeyFor(server, { limit: 1 });
+  it("an running.upstream's 500 and a 200 carrying an error are sanitized 502s billed nothing", async () => {
+    const { key } = await mintKeyFor(running.server, { limit: 1 });
     for (const model of ["up/500", "up/err200"]) {
-      const response = await post(server.url, "/embeddings", key, { model, input: "x" });
+      const response = await post(running.server.url, "/embeddings", key, { model, input: "x" });
       expect(response.status, model).toBe(502);
       expect(await response.text()).not.toMatch(/db\.internal|secret-host/);
     }
-    expect((await keyInfo(server, key)).usage).toBe(0);
+    expect((await keyInfo(running.server, key)).usage).toBe(0);
   });
 });

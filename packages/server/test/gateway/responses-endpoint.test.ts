@@ -1,48 +1,23 @@
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningServer } from "../../src/index.js";
-import { type Dialect, dialects, type TestDatabase } from "../support/databases.js";
+import { describe, expect, it } from "vitest";
+import { type Dialect, dialects } from "../support/databases.js";
 import { openRouterSdk } from "../support/openrouter-sdk.js";
-import {
-  dataEvents,
-  type EndpointsUpstream,
-  endpointsUpstreams,
-  post,
-  startEndpointsUpstream,
-} from "./endpoints-support.js";
-import {
-  eventually,
-  type FakeUpstream,
-  keyInfo,
-  mintKeyFor,
-  startKeyport,
-  startUpstream,
-} from "./support.js";
+import { useEndpointsKeyport } from "./endpoints-keyport.js";
+import { dataEvents, post } from "./endpoints-support.js";
+import { eventually, keyInfo, mintKeyFor } from "./support.js";
 
 describe.each(dialects)(
   "POST /api/v1/responses, translated to chat ($name)",
   (dialect: Dialect) => {
-    let db: TestDatabase;
-    let fake: FakeUpstream;
-    let upstream: EndpointsUpstream;
-    let server: RunningServer;
-
-    beforeAll(async () => {
-      db = await dialect.fresh();
-      fake = await startUpstream();
-      upstream = await startEndpointsUpstream();
-      server = await startKeyport(db, fake, { extraUpstreams: endpointsUpstreams(upstream.url) });
-    });
-    afterAll(async () => {
-      await server.close();
-      await upstream.close();
-      await fake.close();
-      await db.drop();
-    });
+    const running = useEndpointsKeyport(dialect);
 
     it("answers the openai client's responses.create with keyport/echo, metered and recorded", async () => {
-      const { key } = await mintKeyFor(server, { limit: 1 });
-      const client = new OpenAI({ baseURL: `${server.url}/api/v1`, apiKey: key, maxRetries: 0 });
+      const { key } = await mintKeyFor(running.server, { limit: 1 });
+      const client = new OpenAI({
+        baseURL: `${running.server.url}/api/v1`,
+        apiKey: key,
+        maxRetries: 0,
+      });
       const response = await client.responses.create({
         model: "keyport/echo",
         instructions: "be brief",
@@ -57,7 +32,7 @@ describe.each(dialects)(
       // Prompt: 2 + 3 words; answer: 2 words at 2 micro-credits.
       expect(response.usage).toMatchObject({ input_tokens: 5, output_tokens: 2, total_tokens: 7 });
       expect((response.usage as unknown as { cost: number }).cost).toBe(0.000009);
-      const generation = await fetch(`${server.url}/api/v1/generation?id=${response.id}`, {
+      const generation = await fetch(`${running.server.url}/api/v1/generation?id=${response.id}`, {
         headers: { authorization: `Bearer ${key}` },
       });
       expect(((await generation.json()) as { data: Record<string, unknown> }).data).toMatchObject({
@@ -67,8 +42,12 @@ describe.each(dialects)(
     });
 
     it("streams Responses events to the openai client, from created to completed with usage", async () => {
-      const { key } = await mintKeyFor(server, { limit: 1 });
-      const client = new OpenAI({ baseURL: `${server.url}/api/v1`, apiKey: key, maxRetries: 0 });
+      const { key } = await mintKeyFor(running.server, { limit: 1 });
+      const client = new OpenAI({
+        baseURL: `${running.server.url}/api/v1`,
+        apiKey: key,
+        maxRetries: 0,
+      });
       const stream = await client.responses.create({
         model: "keyport/echo",
         input: [{ role: "user", content: [{ type: "input_text", text: "alpha beta" }] }],
@@ -88,20 +67,20 @@ describe.each(dialects)(
       expect(types).toContain("response.output_item.added");
       expect(types.at(-1)).toBe("response.completed");
       expect(completed?.usage).toMatchObject({ input_tokens: 2, output_tokens: 2, cost: 0.000006 });
-      expect((await keyInfo(server, key)).usage).toBeCloseTo(0.000006, 9);
+      expect((await keyInfo(running.server, key)).usage).toBeCloseTo(0.000006, 9);
     });
 
-    it("validates against @openrouter/sdk's responses.send, streamed and not, through an upstream's chat", async () => {
-      const { key } = await mintKeyFor(server, { limit: 1 });
-      const sdk = openRouterSdk(server, key);
-      const before = upstream.seen.length;
+    it("validates against @openrouter/sdk's responses.send, streamed and not, through an running.upstream's chat", async () => {
+      const { key } = await mintKeyFor(running.server, { limit: 1 });
+      const sdk = openRouterSdk(running.server, key);
+      const before = running.upstream.seen.length;
       const whole = await sdk.responses.send({
         responsesRequest: { model: "up/ok", input: "hi", instructions: "sys", maxOutputTokens: 20 },
       });
       if (Symbol.asyncIterator in whole) throw new Error("a stream where a response was expected");
       expect(whole.status).toBe("completed");
       expect(JSON.stringify(whole.output)).toContain("Hello from the loopback");
-      expect(upstream.seen[before]).toMatchObject({
+      expect(running.upstream.seen[before]).toMatchObject({
         path: "/chat/completions",
         body: {
           model: "up/ok",
@@ -123,8 +102,8 @@ describe.each(dialects)(
     });
 
     it("refuses what it cannot translate or price with 400 in OpenRouter's shape, forwarding nothing", async () => {
-      const { key } = await mintKeyFor(server, { limit: 1 });
-      const before = upstream.seen.length;
+      const { key } = await mintKeyFor(running.server, { limit: 1 });
+      const before = running.upstream.seen.length;
       for (const [body, field] of [
         [{ model: "up/ok" }, /input/],
         [{ model: "up/ok", input: [] }, /input/],
@@ -146,22 +125,25 @@ describe.each(dialects)(
         [{ model: "up/ok", input: "x", instructions: 5 }, /instructions/],
         [{ model: "up/ok:warp", input: "x" }, /:warp/],
       ] as const) {
-        const response = await post(server.url, "/responses", key, body);
+        const response = await post(running.server.url, "/responses", key, body);
         expect(response.status, JSON.stringify(body)).toBe(400);
         const error = ((await response.json()) as { error: { code: number; message: string } })
           .error;
         expect(error.code).toBe(400);
         expect(error.message).toMatch(field);
       }
-      expect(upstream.seen.length).toBe(before);
+      expect(running.upstream.seen.length).toBe(before);
     });
 
-    it("an upstream error mid-way is response.failed; a 200 carrying an error is a 502; both billed nothing", async () => {
-      const { key } = await mintKeyFor(server, { limit: 1 });
-      const json = await post(server.url, "/responses", key, { model: "up/err200", input: "x" });
+    it("an running.upstream error mid-way is response.failed; a 200 carrying an error is a 502; both billed nothing", async () => {
+      const { key } = await mintKeyFor(running.server, { limit: 1 });
+      const json = await post(running.server.url, "/responses", key, {
+        model: "up/err200",
+        input: "x",
+      });
       expect(json.status).toBe(502);
       expect(await json.text()).not.toMatch(/secret-host/);
-      const streamed = await post(server.url, "/responses", key, {
+      const streamed = await post(running.server.url, "/responses", key, {
         model: "up/500",
         input: "x",
         stream: true,
@@ -174,12 +156,12 @@ describe.each(dialects)(
       } else {
         expect(streamed.status).toBe(502);
       }
-      expect((await keyInfo(server, key)).usage).toBe(0);
+      expect((await keyInfo(running.server, key)).usage).toBe(0);
     });
 
-    it("a client hanging up mid-stream cancels the upstream; the reservation stays spent (no usage was reported)", async () => {
-      const { key } = await mintKeyFor(server, { limit: 1 });
-      const before = upstream.seen.length;
+    it("a client hanging up mid-stream cancels the running.upstream; the reservation stays spent (no usage was reported)", async () => {
+      const { key } = await mintKeyFor(running.server, { limit: 1 });
+      const before = running.upstream.seen.length;
       const raw = JSON.stringify({
         model: "up/endless",
         input: "go",
@@ -187,7 +169,7 @@ describe.each(dialects)(
         stream: true,
       });
       const controller = new AbortController();
-      const response = await fetch(`${server.url}/api/v1/responses`, {
+      const response = await fetch(`${running.server.url}/api/v1/responses`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
         body: raw,
@@ -199,13 +181,13 @@ describe.each(dialects)(
       while (!seen.includes("w2")) seen += new TextDecoder().decode((await reader.read()).value);
       expect(seen).toContain("event: response.output_text.delta");
       controller.abort();
-      await eventually(() => (upstream.seen[before]?.aborted ? true : undefined));
+      await eventually(() => (running.upstream.seen[before]?.aborted ? true : undefined));
       const usage = await eventually(async () => {
-        const info = await keyInfo(server, key);
+        const info = await keyInfo(running.server, key);
         return info.usage !== 0 ? (info.usage as number) : undefined;
       });
       // The translated chat body is what was reserved for: its bytes, plus 50 tokens at 10 micro.
-      const forwarded = upstream.seen[before]?.body as Record<string, unknown>;
+      const forwarded = running.upstream.seen[before]?.body as Record<string, unknown>;
       expect(forwarded.max_tokens).toBe(50);
       expect(usage).toBeGreaterThanOrEqual((50 * 10) / 1_000_000);
       expect(usage).toBeLessThanOrEqual(0.01);
