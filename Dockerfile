@@ -32,5 +32,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # SIGTERM (docker stop) finishes in-flight streams for KEYPORT_SHUTDOWN_GRACE_MS, then exits 0:
 # give `docker stop -t` more than that.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "packages/cli/dist/main.js"]
+ENTRYPOINT ["node", "packages/cli/dist/keyport.cjs"]
 CMD ["serve"]

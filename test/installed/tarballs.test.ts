@@ -89,7 +89,7 @@ describe("the packed tarballs", () => {
       expect(files).toContain(required);
     }
     const allowed =
-      /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|js\.map)|data\/common-passwords\.(txt|LICENSE\.md))$/;
+      /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|js\.map)|dist\/keyport\.cjs(\.map)?|data\/common-passwords\.(txt|LICENSE\.md))$/;
     expect(files.filter((file) => !allowed.test(file))).toEqual([]);
     expect(files.filter((file) => /(^|\/)(test|tests|__tests__)\/|\.test\./.test(file))).toEqual(
       [],
@@ -105,7 +105,7 @@ describe("the packed tarballs", () => {
 
   it.each(PACKAGES)("%s: every source map carries its sources (no dangling src/)", (name) => {
     const maps = listFiles(installed(`@keyport/${name}`, "dist")).filter((file) =>
-      file.endsWith(".js.map"),
+      /\.c?js\.map$/.test(file),
     );
     expect(maps.length).toBeGreaterThan(0);
     for (const file of maps) {
@@ -208,6 +208,13 @@ describe("the installed keyport bin", PROCESSES, () => {
     const version = await runToEnd(project.bin, ["--version"], { cwd: project.dir });
     expect(version.stdout.trim()).toBe(manifest("@keyport/cli").version);
     report.push(`keyport --version: ${version.stdout.trim()}`);
+  });
+
+  it("a command's usage error exits 2 through the bundled bin, as from the sources", async () => {
+    const wrong = await runInstalled(project.bin, ["users", "--bogus"], { cwd: project.dir })
+      .exited;
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/^keyport users: unknown option --bogus\./);
   });
 
   it("keyport serve starts on a temporary SQLite file and answers /api/v1/models", async () => {

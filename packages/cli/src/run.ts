@@ -1,7 +1,7 @@
 import { parseCommandLine } from "./arguments.js";
 import { catalog } from "./catalog.js";
 import { columns } from "./help.js";
-import { type CommandIo, EXIT, UsageError } from "./io.js";
+import { type CommandIo, EXIT } from "./io.js";
 import { didYouMean } from "./suggest.js";
 import { terminalText } from "./terminal-text.js";
 import { cliVersion } from "./version.js";
@@ -49,7 +49,11 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     }
     return await command.run(parsed, io);
   } catch (error) {
-    if (error instanceof UsageError || isConfigError(error) || isParseArgsError(error)) {
+    if (
+      isNamedError(error, "UsageError") ||
+      isNamedError(error, "ConfigError") ||
+      isParseArgsError(error)
+    ) {
       io.stderr.write(`keyport ${name}: ${terminalText((error as Error).message)}\n`);
       return EXIT.usage;
     }
@@ -66,7 +70,11 @@ function isParseArgsError(error: unknown): boolean {
   );
 }
 
-/** The server's ConfigError, told by name so that the CLI need not load the server to check. */
-function isConfigError(error: unknown): boolean {
-  return error instanceof Error && error.name === "ConfigError";
+/**
+ * An error told by its name, not its class: the server's ConfigError (so that the CLI need not
+ * load the server to check), and the UsageError of a command, whose io.js is another copy of the
+ * class than the one bundled into the bin.
+ */
+function isNamedError(error: unknown, name: string): boolean {
+  return error instanceof Error && error.name === name;
 }
