@@ -4,10 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { codeChallengeOf } from "../src/domain/pkce.js";
 import { randomToken, sha256Hex } from "../src/domain/secrets.js";
 import { createAccount, type RunningServer } from "../src/index.js";
+import { Browser } from "./support/browser.js";
 import { dialects } from "./support/databases.js";
 import { exchange, keyInfo, startTestServer } from "./support/server.js";
 
@@ -48,13 +49,15 @@ function fillDisk(filler: string): void {
   }
 }
 
+const PASSWORD = "correct horse battery staple";
+
 /** A code for a fresh account, as the consent page stores it, and its verifier. */
 async function prepareCode(server: RunningServer) {
   const now = new Date();
   const user = await createAccount(
     { store: server.store, clock: () => now },
     `u${randomToken(6)}@example.com`,
-    "correct horse battery staple",
+    PASSWORD,
   );
   const code = randomToken();
   const verifier = randomToken();
@@ -118,6 +121,9 @@ describe.skipIf(!disk)(
       const { key } = (await minted.json()) as { key: string };
       expect((await echo(server, key)).status).toBe(200);
       const pending = await prepareCode(server);
+      const visitor = new Browser(server.url);
+      const email = `page${randomToken(6).toLowerCase()}@example.com`;
+      await createAccount({ store: server.store, clock: () => new Date() }, email, PASSWORD);
 
       // An empty write-ahead log, so the next write has to grow a file on the full disk.
       const side = new SQLite(database);
@@ -127,6 +133,13 @@ describe.skipIf(!disk)(
 
       await expectUnavailable(await exchange(server.url, pending));
       await expectUnavailable(await echo(server, key));
+      // A page whose form writes (sign-in starts a session) gets the 503 page, with no internals.
+      const signIn = await visitor.signIn(email, PASSWORD);
+      expect(signIn.status).toBe(503);
+      expect(Number(signIn.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(signIn.html).toContain("<h1>Temporarily unavailable</h1>");
+      expect(signIn.html).toContain("Try again in 5 seconds.");
+      expect(signIn.html).not.toMatch(/sqlite|SQLITE_FULL|keyport\.sqlite|stack|at \w+ \(/i);
       expect((await keyInfo(server.url, key)).status).toBe(200);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
 
@@ -136,6 +149,7 @@ describe.skipIf(!disk)(
       expect(retried.status).toBe(200);
       expect(((await retried.json()) as { key: string }).key).toMatch(/^sk-/);
       expect((await echo(server, key)).status).toBe(200);
+      expect((await visitor.signIn(email, PASSWORD)).status).toBe(303);
     });
 
     it("concurrent exchanges sharing one commit on the full disk: each 503, no key stored, and each code still redeems once space frees", async () => {
@@ -209,3 +223,41 @@ describe.skipIf(!postgres || !postgresUrl)(
     });
   },
 );
+
+describe("an unexpected database error on a page: a plain 500 page, the details in the log only", () => {
+  const dir = mkdtempSync(join(tmpdir(), "keyport-broken-"));
+  const database = join(dir, "keyport.sqlite");
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ url: database, drop: async () => {} });
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("sign-in after the sessions table vanished under the server answers 500 with no internals", async () => {
+    const email = `broken${randomToken(6).toLowerCase()}@example.com`;
+    await createAccount({ store: server.store, clock: () => new Date() }, email, PASSWORD);
+    // Not a storage fault (the disk and the connection are fine): SQLite says "no such table".
+    const side = new SQLite(database);
+    side.exec("DROP TABLE sessions");
+    side.close();
+    const logged: unknown[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args) => {
+      logged.push(...args);
+    });
+    try {
+      const page = await new Browser(server.url).signIn(email, PASSWORD);
+      expect(page.status).toBe(500);
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(page.html).toContain("<h1>Something broke on our side</h1>");
+      expect(page.html).toContain("The server failed to answer this request.");
+      expect(page.html).not.toMatch(/sessions|no such table|sqlite|at \w+ \(/i);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(String(logged.find((entry) => entry instanceof Error))).toMatch(/no such table/);
+  });
+});

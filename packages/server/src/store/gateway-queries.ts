@@ -53,25 +53,17 @@ export class GatewayQueries {
         .returning("micros")
         .compile(),
     );
+    // One look-up of the owner (a join on its primary key), not one subquery per column.
     this.findKeyQuery = new Precompiled(
       db
         .selectFrom("keys")
+        .leftJoin("users", "users.id", "keys.user_id")
         .selectAll("keys")
-        .select((eb) =>
-          eb
-            .selectFrom("users")
-            .select("users.disabled_at")
-            .whereRef("users.id", "=", "keys.user_id")
-            .as("owner_disabled_at"),
-        )
-        .select((eb) =>
-          eb
-            .selectFrom("users")
-            .select("users.credit_micros")
-            .whereRef("users.id", "=", "keys.user_id")
-            .as("owner_credit_micros"),
-        )
-        .where("hash", "=", param<string>("hash"))
+        .select([
+          "users.disabled_at as owner_disabled_at",
+          "users.credit_micros as owner_credit_micros",
+        ])
+        .where("keys.hash", "=", param<string>("hash"))
         .compile(),
     );
 

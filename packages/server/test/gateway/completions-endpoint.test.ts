@@ -1,19 +1,9 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import type { RunningServer } from "../../src/index.js";
 import { type Dialect, dialects } from "../support/databases.js";
 import { useEndpointsKeyport } from "./endpoints-keyport.js";
-import { dataEvents, post } from "./endpoints-support.js";
+import { dataEvents, generation, post } from "./endpoints-support.js";
 import { eventually, keyInfo, mintKeyFor } from "./support.js";
-
-/** What GET /api/v1/generation says of a call. */
-async function generation(server: RunningServer, key: string, id: string) {
-  const response = await fetch(`${server.url}/api/v1/generation?id=${encodeURIComponent(id)}`, {
-    headers: { authorization: `Bearer ${key}` },
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { data: Record<string, unknown> }).data;
-}
 
 describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (dialect: Dialect) => {
   const running = useEndpointsKeyport(dialect);
@@ -35,7 +25,7 @@ describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (di
       [0, "a b"],
       [1, "c"],
     ]);
-    const record = await generation(running.server, key, one.id);
+    const record = await generation(running.server.url, key, one.id);
     expect(record).toMatchObject({
       api_type: "completions",
       total_cost: 0.000009,

@@ -166,6 +166,22 @@ export function post(baseUrl: string, path: string, key: string, body: unknown):
   });
 }
 
+/** What `GET /api/v1/generation` says of the request with this id (its `X-Request-Id`). */
+export async function generation(
+  baseUrl: string,
+  key: string,
+  id: string | null,
+): Promise<Record<string, unknown>> {
+  const response = await fetch(
+    `${baseUrl}/api/v1/generation?id=${encodeURIComponent(String(id))}`,
+    {
+      headers: { authorization: `Bearer ${key}` },
+    },
+  );
+  if (response.status !== 200) throw new Error(`generation ${id}: ${response.status}`);
+  return ((await response.json()) as { data: Record<string, unknown> }).data;
+}
+
 /** The `data:` events of an SSE body, parsed (`[DONE]` left out). */
 export function dataEvents(text: string): Record<string, unknown>[] {
   return text

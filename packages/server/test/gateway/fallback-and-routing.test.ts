@@ -1,19 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { RunningServer } from "../../src/index.js";
 import { type Dialect, dialects } from "../support/databases.js";
 import { useEndpointsKeyport } from "./endpoints-keyport.js";
-import { dataEvents, endpointsUpstreams, post } from "./endpoints-support.js";
+import { dataEvents, endpointsUpstreams, generation, post } from "./endpoints-support.js";
 import { keyInfo, mintKeyFor } from "./support.js";
 
 type ErrorBody = { error: { code: number; message: string } };
-
-/** What GET /api/v1/generation says of a request (by its X-Request-Id). */
-async function generation(server: RunningServer, key: string, id: string | null) {
-  const response = await fetch(`${server.url}/api/v1/generation?id=${id}`, {
-    headers: { authorization: `Bearer ${key}` },
-  });
-  return ((await response.json()) as { data: Record<string, unknown> }).data;
-}
 
 const hi = [{ role: "user", content: "hi" }];
 
@@ -57,7 +48,7 @@ describe.each(dialects)(
       expect(tried.map((seen) => seen.body.model)).toEqual(["up/500", "up/429", "up/dear-ok"]);
       for (const seen of tried) expect(seen.body.models).toBeUndefined();
       expect(
-        await generation(running.server, key, response.headers.get("x-request-id")),
+        await generation(running.server.url, key, response.headers.get("x-request-id")),
       ).toMatchObject({
         model: "up/dear-ok",
         total_cost: 0.00051,
@@ -141,7 +132,7 @@ describe.each(dialects)(
       });
       expect(across.status).toBe(200);
       expect(
-        await generation(running.server, key, across.headers.get("x-request-id")),
+        await generation(running.server.url, key, across.headers.get("x-request-id")),
       ).toMatchObject({
         model: "up/ok",
         provider_name: "up",
