@@ -91,8 +91,11 @@ export async function compare(
         if (problem)
           comparison.problems.push(`${name} c=${connections} round ${round}: ${problem}`);
         const rss = result.rssMiB ? `, RSS ${result.rssMiB.toFixed(0)} MiB` : "";
+        const cpu = result.cpuMicrosPerRequest
+          ? `, CPU ${result.cpuMicrosPerRequest.toFixed(0)} µs/req`
+          : "";
         log(
-          `${workload.name} c=${connections} round ${round} ${name}: ${result.perSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms${rss}${problem ? `  FAILED: ${problem}` : ""}`,
+          `${workload.name} c=${connections} round ${round} ${name}: ${result.perSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms${rss}${cpu}${problem ? `  FAILED: ${problem}` : ""}`,
         );
         return result;
       };

@@ -15,6 +15,7 @@ export function markdownTable(comparisons: readonly Comparison[]): string {
     "ratio",
     "added p50",
     "Keyport RSS",
+    "Keyport CPU/req",
   ];
   const rows = comparisons.map((comparison) => {
     const { rounds } = comparison;
@@ -23,6 +24,7 @@ export function markdownTable(comparisons: readonly Comparison[]): string {
     const ratios = rounds.map((round) => round.keyport.perSecond / round.baseline.perSecond);
     const added = rounds.map((round) => round.keyport.p50Ms - round.baseline.p50Ms);
     const rss = Math.max(...keyport.map((result) => result.rssMiB ?? 0));
+    const cpu = keyport.map((result) => result.cpuMicrosPerRequest ?? 0);
     return [
       `${comparison.workload.name} vs ${comparison.workload.baselineName}`,
       String(comparison.connections),
@@ -31,6 +33,7 @@ export function markdownTable(comparisons: readonly Comparison[]): string {
       spread(ratios, (value) => value.toFixed(2), "×"),
       spread(added, (value) => `${value >= 0 ? "+" : ""}${value.toFixed(2)}`, " ms"),
       rss > 0 ? `${rss.toFixed(0)} MiB` : "",
+      cpu.every((value) => value > 0) ? spread(cpu, (value) => value.toFixed(0), " µs") : "",
     ];
   });
   const widths = header.map((title, column) =>

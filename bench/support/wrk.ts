@@ -32,6 +32,12 @@ export interface WrkResult {
   readonly ranOut: number;
   /** Peak resident set of `watchPid` while the run lasted (MiB), sampled every 100 ms. */
   readonly rssMiB?: number;
+  /**
+   * CPU time (user + system, all its threads) `watchPid` spent per request during the run, in
+   * microseconds: what the server's work costs, less swayed by the rest of the machine's load
+   * than the rate is.
+   */
+  readonly cpuMicrosPerRequest?: number;
 }
 
 /**
@@ -57,14 +63,14 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
     ...(run.bodyFile && { BENCH_BODY_FILE: run.bodyFile }),
     ...(run.bodiesFile && { BENCH_BODIES_FILE: run.bodiesFile }),
   };
-  const sampler = run.watchPid === undefined ? undefined : new RssSampler(run.watchPid);
+  const sampler = run.watchPid === undefined ? undefined : new ProcessSampler(run.watchPid);
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile("wrk", args, { env, maxBuffer: 1 << 20 }, (error, out, err) => {
       if (error) reject(new Error(`wrk failed: ${error.message}\n${err}`));
       else resolve(out);
     });
   });
-  const rssMiB = sampler?.stop();
+  const usage = sampler?.stop();
   const line = stdout.split("\n").find((text) => text.startsWith("BENCH_RESULT "));
   if (!line) throw new Error(`wrk printed no result:\n${stdout}`);
   const raw = JSON.parse(line.slice("BENCH_RESULT ".length)) as Record<string, number>;
@@ -91,24 +97,34 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
       .map(([name, n]) => `${n} ${name}`)
       .join(", "),
     ranOut: count("ran_out"),
-    rssMiB,
+    rssMiB: usage?.rssMiB,
+    cpuMicrosPerRequest:
+      usage && count("requests") > 0 ? (usage.cpuSeconds * 1e6) / count("requests") : undefined,
   };
 }
 
-/** Samples a process's resident set (VmRSS) and keeps the peak (VmHWM would include start-up). */
-class RssSampler {
+/**
+ * Samples a process's resident set (VmRSS) and keeps the peak (VmHWM would include start-up), and
+ * reads its CPU time at the start and the end.
+ */
+class ProcessSampler {
   private peakKiB = 0;
   private readonly timer: NodeJS.Timeout;
+  private readonly cpuAtStart: number | undefined;
 
   constructor(private readonly pid: number) {
+    this.cpuAtStart = this.cpuSeconds();
     this.sample();
     this.timer = setInterval(() => this.sample(), 100);
   }
 
-  stop(): number {
+  stop(): { rssMiB: number; cpuSeconds: number } {
     clearInterval(this.timer);
     this.sample();
-    return this.peakKiB / 1024;
+    const cpuAtEnd = this.cpuSeconds();
+    const cpuSeconds =
+      this.cpuAtStart === undefined || cpuAtEnd === undefined ? 0 : cpuAtEnd - this.cpuAtStart;
+    return { rssMiB: this.peakKiB / 1024, cpuSeconds };
   }
 
   private sample(): void {
@@ -120,4 +136,18 @@ class RssSampler {
       // the process is gone (or no /proc): the peak so far stands
     }
   }
+
+  /** utime + stime from /proc/PID/stat (fields 14 and 15, after the parenthesised name). */
+  private cpuSeconds(): number | undefined {
+    try {
+      const stat = readFileSync(`/proc/${this.pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+      return undefined;
+    }
+  }
 }
+
+/** `getconf CLK_TCK`: 100 on Linux for every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
