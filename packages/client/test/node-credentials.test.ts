@@ -216,3 +216,69 @@ describe("updateCredentialsDocument", () => {
     expect(await readFile(path, "utf8")).toBe("[1,2]");
   });
 });
+
+describe("across processes: the credentials file's lock", () => {
+  const credentialsModule = pathToFileURL(
+    fileURLToPath(new URL("../src/node/credentials.ts", import.meta.url)),
+  ).href;
+
+  /** Runs a Node child (through tsx) that imports the credentials module; resolves its exit code. */
+  function child(script: string): Promise<number | null> {
+    return new Promise((resolve, reject) => {
+      const proc = spawn(
+        process.execPath,
+        ["--import", "tsx", "--input-type=module", "-e", script],
+        {
+          stdio: ["ignore", "ignore", "inherit"],
+        },
+      );
+      proc.on("error", reject);
+      proc.on("exit", (code) => resolve(code));
+    });
+  }
+
+  it("6 processes making 8 changes each at once lose none of the 48", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-or-v1-a" }, { path });
+    const script = (n: number) => `
+      import { updateCredentialsDocument } from ${JSON.stringify(credentialsModule)};
+      for (let i = 0; i < 8; i++) {
+        await updateCredentialsDocument(${JSON.stringify(path)}, (document) => ({
+          ...document,
+          profiles: { ...document.profiles, ["p${n}-" + i]: { server: "http://h" } },
+        }));
+      }`;
+    const codes = await Promise.all(Array.from({ length: 6 }, (_, n) => child(script(n))));
+    expect(codes).toEqual([0, 0, 0, 0, 0, 0]);
+    const document = await readCredentialsDocument(path);
+    expect(Object.keys(document.profiles as object)).toHaveLength(48);
+    expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-or-v1-a");
+    expect((await readdir(join(dir, "keyport"))).sort()).toEqual(["credentials.json"]);
+  });
+
+  it("waits while a live process holds the lock, and writes once it lets go", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-before" }, { path });
+    // This test's own process holds it: alive for as long as the test runs.
+    await writeFile(`${path}.lock`, `${process.pid}\n`);
+    let done = false;
+    const saving = saveKey("https://openrouter.ai", { key: "sk-after" }, { path }).then(() => {
+      done = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(done).toBe(false);
+    expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-before");
+    await rm(`${path}.lock`);
+    await saving;
+    expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-after");
+  });
+
+  it("takes over at once a lock whose process has exited", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-before" }, { path });
+    const exited = spawn(process.execPath, ["-e", ""]);
+    const pid = exited.pid;
+    await new Promise((resolve) => exited.on("exit", resolve));
+    await writeFile(`${path}.lock`, `${pid}\n`);
+    await saveKey("https://openrouter.ai", { key: "sk-after" }, { path });
+    expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-after");
+    expect((await readdir(join(dir, "keyport"))).sort()).toEqual(["credentials.json"]);
+  });
+});

@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, posix, win32 } from "node:path";
 import { randomToken } from "../platform.js";
+import { withFileLock } from "./file-lock.js";
 
 /** One saved key. */
 export interface StoredKey {
@@ -111,7 +112,8 @@ export async function readCredentialsDocument(path: string): Promise<Record<stri
 
 /**
  * Rewrites the credentials file at `path` with what `change` makes of it (`undefined`: leave it
- * as it is), atomically (mode 0600, directory 0700) and one change at a time in this process.
+ * as it is), atomically (mode 0600, directory 0700) and one change at a time, across processes
+ * too (a `credentials.json.lock` file held for the change).
  *
  * @example
  * ```ts
@@ -161,11 +163,18 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   await directory?.close();
 }
 
-/** Serialises this process's read-modify-write cycles per file, so none is lost. */
+/**
+ * Serialises read-modify-write cycles per file, so none is lost: in this process by a queue, and
+ * across processes by the file's lock.
+ */
 const queues = new Map<string, Promise<unknown>>();
 
 function serialised<T>(path: string, task: () => Promise<T>): Promise<T> {
-  const run = (queues.get(path) ?? Promise.resolve()).then(task, task);
+  const locked = async () => {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    return withFileLock(path, task);
+  };
+  const run = (queues.get(path) ?? Promise.resolve()).then(locked, locked);
   const tail = run.catch(() => undefined);
   queues.set(path, tail);
   tail.then(() => queues.get(path) === tail && queues.delete(path));

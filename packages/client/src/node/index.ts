@@ -19,6 +19,7 @@ export {
   saveKey,
   updateCredentialsDocument,
 } from "./credentials.js";
+export { FileLockedError } from "./file-lock.js";
 export { type HeadlessSignInOptions, signInHeadless } from "./headless.js";
 export {
   type BrowserOpener,
