@@ -61,4 +61,19 @@ describe("a port already in use (issue 12): a clear error and a non-zero exit, n
       `keyport ${command}: Keyport cannot listen on 127.0.0.1:${taken.port}: the port is already in use (is another instance running?). Choose another with --port (KEYPORT_PORT).`,
     );
   });
+
+  it("`keyport serve` with the metrics port taken: names --metrics-port, and Keyport stops too", async () => {
+    const port = await freePort();
+    const child = spawnCli(
+      ["serve", "--port", String(port), "--metrics-port", String(taken.port)],
+      { env: { KEYPORT_DATABASE: join(dir, "metrics.sqlite") } },
+    );
+    const result = await child.exited;
+    expect(result.code).toBe(2);
+    expect(result.signal).toBeNull();
+    expect(result.stderr.trim()).toBe(
+      `keyport serve: The metrics endpoint cannot listen on 127.0.0.1:${taken.port}: the port is already in use (is another instance running?). Choose another with --metrics-port (KEYPORT_METRICS_PORT).`,
+    );
+    expect(await listening(port)).toBe(false);
+  });
 });

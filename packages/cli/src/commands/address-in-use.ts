@@ -1,3 +1,4 @@
+import type { KeyportConfig } from "@keyport/server";
 import { UsageError } from "../io.js";
 
 /**
@@ -13,4 +14,15 @@ export function addressInUse(error: unknown, what: string, flag: string): unknow
   return new UsageError(
     `${what} cannot listen on ${where}: the port is already in use (is another instance running?). Choose another with ${flag}.`,
   );
+}
+
+/**
+ * {@link addressInUse} for a failed server start: names the metrics endpoint and its flag when
+ * its port was the one taken, else Keyport's own.
+ */
+export function serverAddressInUse(error: unknown, config: KeyportConfig): unknown {
+  const taken = (error as { port?: unknown } | undefined)?.port;
+  return taken === config.metrics.port && taken !== config.port
+    ? addressInUse(error, "The metrics endpoint", "--metrics-port (KEYPORT_METRICS_PORT)")
+    : addressInUse(error, "Keyport", "--port (KEYPORT_PORT)");
 }

@@ -3,7 +3,7 @@ import { parseConfig, startServer } from "@keyport/server";
 import type { Command } from "../command.js";
 import { columns } from "../help.js";
 import { EXIT } from "../io.js";
-import { addressInUse } from "./address-in-use.js";
+import { addressInUse, serverAddressInUse } from "./address-in-use.js";
 import { configInput, serverOptions, serverOptionsRows } from "./server-options.js";
 import { untilSignal } from "./signals.js";
 
@@ -20,7 +20,7 @@ ${columns([...serverOptionsRows, ["--app-port N", "the example app's port (defau
   async run({ values }, io) {
     const config = parseConfig(configInput(values), io.env);
     const server = await startServer(config).catch((error: unknown) => {
-      throw addressInUse(error, "Keyport", "--port (KEYPORT_PORT)");
+      throw serverAddressInUse(error, config);
     });
     let app: RunningWebApp;
     try {

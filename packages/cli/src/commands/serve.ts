@@ -1,7 +1,7 @@
 import { parseConfig, startServer, stdoutLogger, systemClock } from "@keyport/server";
 import type { Command } from "../command.js";
 import { EXIT } from "../io.js";
-import { addressInUse } from "./address-in-use.js";
+import { serverAddressInUse } from "./address-in-use.js";
 import { configInput, serverOptions, serverOptionsHelp } from "./server-options.js";
 import { untilSignal } from "./signals.js";
 
@@ -19,7 +19,7 @@ ${serverOptionsHelp}`,
     const config = parseConfig(configInput(values), io.env);
     const logger = stdoutLogger(config.logLevel);
     const server = await startServer(config, systemClock, { logger }).catch((error: unknown) => {
-      throw addressInUse(error, "Keyport", "--port (KEYPORT_PORT)");
+      throw serverAddressInUse(error, config);
     });
     io.stderr.write(`Keyport listening on ${server.url} (public URL ${config.publicUrl})\n`);
     if (server.metricsUrl) io.stderr.write(`Metrics on ${server.metricsUrl}/metrics\n`);
