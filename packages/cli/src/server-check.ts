@@ -1,5 +1,5 @@
 /** How long a server has to answer the check before `login` gives up on it. */
-export const SERVER_CHECK_TIMEOUT_MS = 5000;
+const SERVER_CHECK_TIMEOUT_MS = 5000;
 
 /**
  * Checks that `server` answers HTTP before anyone opens a browser for it: `GET /api/v1/models`

@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { PassThrough } from "node:stream";
 import type { Browser } from "playwright-core";
 import { newAccount, signUp } from "../../../../test/e2e/support/pages.js";
-import { runCommand } from "../../src/run.js";
 import { BIN } from "./run-cli.js";
 
 /**
@@ -94,13 +92,4 @@ export function spawnLogin(
   });
   // biome-ignore lint/style/noNonNullAssertion: stdio is "pipe"
   return { process: child, ...watch(child.stdout!, child.stderr!, child.stdin!, exited) };
-}
-
-/** The same command in this process (no tsx start-up), with live output and an open stdin. */
-export function startInProcess(argv: string[], env: Record<string, string>): Watched {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const exited = runCommand(argv, { env, stdin, stdout, stderr });
-  return watch(stdout, stderr, stdin, exited);
 }

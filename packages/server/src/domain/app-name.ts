@@ -1,5 +1,5 @@
 /** The longest app name the consent page shows (`app_name` on `/auth`, a Keyport extension). */
-export const MAX_APP_NAME = 60;
+const MAX_APP_NAME = 60;
 
 /**
  * Control characters (C0, DEL, C1), bidi overrides and isolates, zero-width and other invisible

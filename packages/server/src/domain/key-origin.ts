@@ -19,7 +19,7 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
  * appOriginOf("http://127.0.0.1:53121/callback"); // "http://127.0.0.1"
  * appOriginOf("com.example.app:/oauth"); // "com.example.app:"
  */
-export function appOriginOf(callbackUrl: string): string {
+function appOriginOf(callbackUrl: string): string {
   const url = new URL(callbackUrl);
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     return url.host ? `${url.protocol}//${url.host}` : url.protocol;

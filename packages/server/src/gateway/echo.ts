@@ -90,7 +90,7 @@ export function echoResponse(request: EchoRequest, delayMs: number, signal: Abor
 }
 
 /** The text of a message's content: a string, or the `text` of its parts. */
-export function textOf(content: unknown): string {
+function textOf(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
   return content

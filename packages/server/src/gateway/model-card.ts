@@ -31,12 +31,12 @@ function checked<T>(value: unknown, check: (value: unknown) => value is T, fallb
 }
 
 /** A price as OpenRouter writes it: a plain decimal string, never `1e-7`. */
-export function decimal(value: number): string {
+function decimal(value: number): string {
   return value.toFixed(12).replace(/\.?0+$/, "") || "0";
 }
 
 /** The path of a model's endpoints list, which `links.details` points at. */
-export function endpointsPath(id: string): string {
+function endpointsPath(id: string): string {
   return `/api/v1/models/${id.split("/").map(encodeURIComponent).join("/")}/endpoints`;
 }
 
@@ -166,7 +166,7 @@ export function modelCard(route: ModelRoute): Json {
  * upstream. It keeps no latency, throughput or uptime statistics, so those are `null`; an
  * unknown context length is `0`.
  */
-export function modelEndpoint(route: ModelRoute, card: Json = modelCard(route)): Json {
+function modelEndpoint(route: ModelRoute, card: Json = modelCard(route)): Json {
   const parameters = card.supported_parameters as string[];
   const toolChoice = parameters.includes("tool_choice");
   const top = card.top_provider as ReturnType<typeof topProvider>;

@@ -8,7 +8,7 @@ import { BUILTIN_UPSTREAM } from "./catalog.js";
  * configured upstreams (their pages as configured, else `null`), and Keyport itself, which serves
  * the built-in models.
  */
-export function providerEntry(upstream: UpstreamConfig | undefined) {
+function providerEntry(upstream: UpstreamConfig | undefined) {
   return {
     name: upstream?.name ?? BUILTIN_UPSTREAM,
     slug: (upstream?.name ?? BUILTIN_UPSTREAM).toLowerCase(),

@@ -84,7 +84,7 @@ export interface ResponseParts {
 export type Echoed = Readonly<Record<string, unknown>>;
 
 /** A Responses `usage` from a chat one: input/output/total tokens, and `cost` when present. */
-export function responseUsage(usage: unknown): Record<string, unknown> | null {
+function responseUsage(usage: unknown): Record<string, unknown> | null {
   if (!isRecord(usage)) return null;
   const input = typeof usage.prompt_tokens === "number" ? usage.prompt_tokens : 0;
   const output = typeof usage.completion_tokens === "number" ? usage.completion_tokens : 0;

@@ -4,13 +4,13 @@ import type { ServiceDeps } from "./deps.js";
 import { MAX_PASSWORD_LENGTH, passwordLength, passwordProblem } from "./password-policy.js";
 
 /** Why a request that needs the current password was refused. */
-export const WRONG_PASSWORD = "That is not your current password.";
+const WRONG_PASSWORD = "That is not your current password.";
 
 /**
  * Whether `password` is the user's current one. Too long a password is checked on a bounded
  * prefix (it cannot match), so its cost stays bounded as on the sign-in form.
  */
-export function isCurrentPassword(user: User, password: string): Promise<boolean> {
+function isCurrentPassword(user: User, password: string): Promise<boolean> {
   const checked =
     passwordLength(password) <= MAX_PASSWORD_LENGTH
       ? password

@@ -7,11 +7,11 @@ import type { ServiceDeps } from "./deps.js";
 import { passwordProblem } from "./password-policy.js";
 
 /** Accounts per page of the admin listing (`/admin/users`, `keyport users list`). */
-export const USERS_PAGE_SIZE = 50;
+const USERS_PAGE_SIZE = 50;
 /** The window of the listing's recent spend. */
-export const SPEND_WINDOW_DAYS = 30;
+const SPEND_WINDOW_DAYS = 30;
 /** The longest search text the listing takes. */
-export const MAX_USER_SEARCH = 254;
+const MAX_USER_SEARCH = 254;
 
 /** A page of the admin listing. */
 export interface UsersPage {

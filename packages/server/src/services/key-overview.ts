@@ -5,7 +5,7 @@ import type { ServiceDeps } from "./deps.js";
 
 const DAY_MS = 86_400_000;
 /** The dashboard's "recent" usage window. */
-export const RECENT_DAYS = 30;
+const RECENT_DAYS = 30;
 
 /** One key as the dashboard lists it: the key and what its requests add up to. */
 export interface KeyOverview {

@@ -2,7 +2,7 @@ import nodemailer from "nodemailer";
 import type { SmtpSettings } from "../config/config.js";
 
 /** One plain-text email. */
-export interface Mail {
+interface Mail {
   readonly to: string;
   readonly subject: string;
   readonly text: string;

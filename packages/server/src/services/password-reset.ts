@@ -5,7 +5,7 @@ import type { Mailer } from "./mailer.js";
 import { passwordProblem } from "./password-policy.js";
 
 /** A reset link works this long after it is sent. */
-export const RESET_LINK_LIFETIME_MS = 30 * 60_000;
+const RESET_LINK_LIFETIME_MS = 30 * 60_000;
 
 /**
  * Sends a password-reset link to `email` when it has an account; does nothing otherwise, so

@@ -3,7 +3,7 @@ import type { ServiceDeps } from "./deps.js";
 
 const DAY_MS = 86_400_000;
 /** How many UTC days the usage page shows, today included. */
-export const USAGE_DAYS = 30;
+const USAGE_DAYS = 30;
 /** Series beyond this many are added up as one "Other", so the chart stays readable. */
 const MAX_SERIES = 8;
 

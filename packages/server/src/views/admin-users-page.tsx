@@ -3,7 +3,7 @@ import type { UserSummary } from "../store/store.js";
 import { CsrfField, FieldError, FormError, Layout, type Viewer } from "./layout.js";
 
 /** Credits as an operator reads them: up to 6 decimals, no trailing zeros. */
-export function credits(micros: number): string {
+function credits(micros: number): string {
   return fromMicros(micros).toLocaleString("en-US", { maximumFractionDigits: 6 });
 }
 

@@ -12,11 +12,7 @@ const SECTIONS: readonly [DashboardSection, string, string][] = [
 ];
 
 /** The navigation every signed-in page shows, with the current page marked. */
-export function DashboardNav(props: {
-  current?: DashboardSection;
-  email: string;
-  csrfToken: string;
-}) {
+function DashboardNav(props: { current?: DashboardSection; email: string; csrfToken: string }) {
   return (
     <nav class="dashboard-nav" aria-label="Dashboard">
       <ul>

@@ -12,7 +12,7 @@ export interface SignedIn {
 }
 
 /** A key's limit and its reset, in words. */
-export function limitText(key: Pick<StoredKey, "limitMicros" | "limitReset">): string {
+function limitText(key: Pick<StoredKey, "limitMicros" | "limitReset">): string {
   if (key.limitMicros === null) return "No limit";
   const reset = key.limitReset ? `, resets ${key.limitReset}` : ", never resets";
   return `${credits(key.limitMicros)} credits${reset}`;

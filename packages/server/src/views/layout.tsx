@@ -8,7 +8,7 @@ export interface Viewer {
 }
 
 /** The signed-in pages the frame links to; `admin` ones only for admins. */
-export const NAV_LINKS: readonly { href: string; text: string; admin?: boolean }[] = [
+const NAV_LINKS: readonly { href: string; text: string; admin?: boolean }[] = [
   { href: "/keys", text: "Keys" },
   { href: "/usage", text: "Usage" },
   { href: "/apps", text: "Apps" },

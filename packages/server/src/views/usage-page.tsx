@@ -3,7 +3,7 @@ import { DashboardFrame } from "./dashboard-frame.js";
 import type { SignedIn } from "./keys-page.js";
 
 /** What the chart script reads from a chart's `data-chart` attribute. */
-export interface ChartData {
+interface ChartData {
   /** Each day's start, in seconds since the epoch (uPlot's time scale). */
   readonly days: readonly number[];
   readonly series: readonly { readonly name: string; readonly values: readonly number[] }[];

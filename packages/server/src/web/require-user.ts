@@ -9,7 +9,7 @@ class SignInFirst extends Error {}
  * The signed-in user of a dashboard request; a signed-out visitor is sent to sign in, then back
  * to the page (`GET`) or to the dashboard's start (a form POST's page would be gone).
  */
-export function signedInUser(c: Context<AppEnv>): User {
+function signedInUser(c: Context<AppEnv>): User {
   const user = c.get("session").user;
   if (!user) throw new SignInFirst();
   return user;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 
 /** What the loopback upstream saw of one request. */
-export interface Seen {
+interface Seen {
   readonly path: string;
   readonly body: Record<string, unknown>;
   readonly headers: IncomingMessage["headers"];
@@ -19,9 +19,9 @@ export interface EndpointsUpstream {
 }
 
 /** The usage every ordinary answer reports. */
-export const UPSTREAM_USAGE = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
+const UPSTREAM_USAGE = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
 /** What the greedy models report whatever they were asked: far past any reservation. */
-export const GREEDY_USAGE = {
+const GREEDY_USAGE = {
   prompt_tokens: 10,
   completion_tokens: 900_000,
   total_tokens: 900_010,

@@ -9,7 +9,7 @@ import { Browser } from "./browser.js";
  * Where failure screenshots go: `KEYPORT_ARTIFACTS` (CI uploads it) or a folder under the
  * system's temp directory.
  */
-export const ARTIFACTS_DIR = process.env.KEYPORT_ARTIFACTS ?? join(tmpdir(), "keyport-artifacts");
+const ARTIFACTS_DIR = process.env.KEYPORT_ARTIFACTS ?? join(tmpdir(), "keyport-artifacts");
 
 /**
  * A page in a fresh Chromium context, closed when the current test ends; if the test failed,
@@ -29,7 +29,7 @@ export async function openPage(chromium: Chromium, viewport = { width: 1280, hei
 }
 
 /** Saves a full-page PNG of `page` under {@link ARTIFACTS_DIR}; returns and prints its path. */
-export async function saveScreenshot(page: Page, name: string): Promise<string> {
+async function saveScreenshot(page: Page, name: string): Promise<string> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const file = `${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 80)}-${Date.now()}.png`;
   const path = join(ARTIFACTS_DIR, file);

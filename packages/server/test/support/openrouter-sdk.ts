@@ -36,15 +36,8 @@ function objectDef(schema: z.ZodType): Def {
 }
 
 /** Every field an SDK object schema declares, optional ones included. */
-export function declaredFields(schema: z.ZodType): string[] {
+function declaredFields(schema: z.ZodType): string[] {
   return Object.keys(objectDef(schema).shape ?? {});
-}
-
-/** The schema of field `name` of an SDK object schema. */
-export function fieldSchema(schema: z.ZodType, name: string): z.ZodType {
-  const field = objectDef(schema).shape?.[name];
-  if (!field) throw new Error(`no field ${name}`);
-  return field;
 }
 
 /**

@@ -17,7 +17,7 @@ export async function expectNoHorizontalScroll(page: Page): Promise<void> {
 }
 
 /** The relative luminance (WCAG 2) of the body's background colour. */
-export async function backgroundLuminance(page: Page): Promise<number> {
+async function backgroundLuminance(page: Page): Promise<number> {
   const colour = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   const channels = /rgba?\((\d+), (\d+), (\d+)/.exec(colour);
   if (!channels) throw new Error(`unexpected background colour ${colour}`);
