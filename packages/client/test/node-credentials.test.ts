@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -280,5 +280,21 @@ describe("across processes: the credentials file's lock", () => {
     await saveKey("https://openrouter.ai", { key: "sk-after" }, { path });
     expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-after");
     expect((await readdir(join(dir, "keyport"))).sort()).toEqual(["credentials.json"]);
+  });
+
+  it("another host's lock (a shared home directory) is waited for, not judged by its pid, and taken over once 30 s old", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-before" }, { path });
+    // A pid that no process here has: on this host it would count as dead.
+    await writeFile(`${path}.lock`, "2147483646@another-host.example\n");
+    let done = false;
+    const saving = saveKey("https://openrouter.ai", { key: "sk-after" }, { path }).then(() => {
+      done = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(done).toBe(false);
+    const longAgo = new Date(Date.now() - 31_000);
+    await utimes(`${path}.lock`, longAgo, longAgo);
+    await saving;
+    expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-after");
   });
 });

@@ -1,4 +1,5 @@
 import { open, readFile, rm, stat } from "node:fs/promises";
+import { hostname } from "node:os";
 
 /** How long a writer waits for another process's turn before it gives up. */
 const WAIT_MS = 10_000;
@@ -13,10 +14,11 @@ export class FileLockedError extends Error {
 
 /**
  * Runs `task` while holding `<path>.lock`, a file created exclusively (`O_EXCL`) holding this
- * process's id, so that read-modify-write cycles of separate processes (two `keyport login` at
- * once, an app and the CLI) take turns instead of losing each other's changes. A lock whose
- * process has died (killed mid-write) is taken over at once, one older than 30 s whatever its
- * holder. The directory must exist.
+ * process's id and host name, so that read-modify-write cycles of separate processes (two
+ * `keyport login` at once, an app and the CLI) take turns instead of losing each other's
+ * changes. A lock whose process on this host has died (killed mid-write) is taken over at once;
+ * one older than 30 s, whatever its holder (another host's, on a shared home directory). The
+ * directory must exist.
  * @throws {FileLockedError} when another live process has held the lock for 10 s.
  */
 export async function withFileLock<T>(path: string, task: () => Promise<T>): Promise<T> {
@@ -54,14 +56,14 @@ async function tryCreate(lock: string): Promise<boolean> {
     throw error;
   }
   try {
-    await handle.writeFile(`${process.pid}\n`);
+    await handle.writeFile(`${process.pid}@${hostname()}\n`);
   } finally {
     await handle.close();
   }
   return true;
 }
 
-/** The holder has exited, or the lock is older than any write takes. */
+/** The holder, on this host, has exited; or the lock is older than any write takes. */
 async function isStale(lock: string): Promise<boolean> {
   let text: string;
   let modified: number;
@@ -75,8 +77,10 @@ async function isStale(lock: string): Promise<boolean> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw error;
   }
-  const pid = Number(text.trim());
-  if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) return true;
+  const [pidText = "", host] = text.trim().split("@");
+  const pid = Number(pidText);
+  const here = host === undefined || host === hostname();
+  if (here && Number.isInteger(pid) && pid > 0 && !isAlive(pid)) return true;
   return Date.now() - modified > STALE_MS;
 }
 
