@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore, type Store } from "../src/index.js";
-import { dialects, type TestDatabase } from "./support/databases.js";
+import { describe, expect, it } from "vitest";
+import { dialects } from "./support/databases.js";
+import { useStore } from "./support/use-store.js";
 
 const NOW = new Date("2026-12-02T12:00:00.000Z");
 const hex = () => randomBytes(32).toString("hex");
@@ -12,21 +12,11 @@ const hex = () => randomBytes(32).toString("hex");
  * total before the others committed: 20 at once on 5 keys each passed a credit with room for 3.
  */
 describe.each(dialects)("an account credit under concurrent reservations ($name)", (dialect) => {
-  let database: TestDatabase;
-  let store: Store;
-
-  beforeAll(async () => {
-    database = await dialect.fresh();
-    store = await openStore(database.url);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
+  const opened = useStore(dialect);
 
   it("20 reservations at once over 5 keys of an account with room for 3: exactly 3 pass", async () => {
     const userId = `user_${hex().slice(0, 16)}`;
-    await store.createUser({
+    await opened.store.createUser({
       id: userId,
       email: `${userId}@example.test`,
       passwordHash: "x",
@@ -34,7 +24,7 @@ describe.each(dialects)("an account credit under concurrent reservations ($name)
     });
     const hashes = Array.from({ length: 5 }, () => hex());
     for (const hash of hashes) {
-      await store.createKey({
+      await opened.store.createKey({
         hash,
         userId,
         label: "k",
@@ -46,13 +36,13 @@ describe.each(dialects)("an account credit under concurrent reservations ($name)
       });
     }
     const micros = 1000;
-    await store.setUserCredit(userId, 3.5 * micros);
-    const keys = await Promise.all(hashes.map((hash) => store.findKey(hash)));
+    await opened.store.setUserCredit(userId, 3.5 * micros);
+    const keys = await Promise.all(hashes.map((hash) => opened.store.findKey(hash)));
     expect(keys.map((key) => key?.ownerCapped)).toEqual([true, true, true, true, true]);
 
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        store.reserveBudget({
+        opened.store.reserveBudget({
           id: `req_${hex().slice(0, 24)}`,
           keyHash: hashes[i % hashes.length] as string,
           accountCapped: keys[i % hashes.length]?.ownerCapped === true,
@@ -66,7 +56,7 @@ describe.each(dialects)("an account credit under concurrent reservations ($name)
       ),
     );
     expect(outcomes.filter(Boolean)).toHaveLength(3);
-    const held = await Promise.all(hashes.map((hash) => store.findKey(hash)));
+    const held = await Promise.all(hashes.map((hash) => opened.store.findKey(hash)));
     expect(held.reduce((sum, key) => sum + (key?.reservedMicros ?? 0), 0)).toBe(3 * micros);
   });
 });

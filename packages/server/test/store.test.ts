@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../src/index.js";
 import type { NewCode, NewKey } from "../src/store/store.js";
 import { approve, Browser, csrfTokenOf } from "./support/browser.js";
-import { dialects, type TestDatabase } from "./support/databases.js";
+import { dialects } from "./support/databases.js";
 import { exchange, keyInfo, newVerifier, s256, startTestServer } from "./support/server.js";
+import { useStore } from "./support/use-store.js";
 
 const T0 = new Date("2026-01-01T00:00:00.000Z");
 const later = (ms: number) => new Date(T0.getTime() + ms);
@@ -14,19 +15,11 @@ const hex = () => randomBytes(32).toString("hex");
 const proven = () => true;
 
 describe.each(dialects)("Store ($name)", (dialect) => {
-  let database: TestDatabase;
-  let store: Store;
+  const opened = useStore(dialect);
   let userId: string;
 
   beforeAll(async () => {
-    database = await dialect.fresh();
-    store = await openStore(database.url);
-    userId = await newUser(store);
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
+    userId = await newUser(opened.store);
   });
 
   async function newUser(target: Store): Promise<string> {
@@ -75,20 +68,20 @@ describe.each(dialects)("Store ($name)", (dialect) => {
     it("refuses a second account with the same email", async () => {
       const email = `dup-${hex().slice(0, 8)}@example.test`;
       const base = { email, passwordHash: "x", createdAt: T0 };
-      expect(await store.createUser({ id: `user_${hex()}`, ...base })).toBeDefined();
-      expect(await store.createUser({ id: `user_${hex()}`, ...base })).toBeUndefined();
-      expect((await store.findUserByEmail(email))?.email).toBe(email);
+      expect(await opened.store.createUser({ id: `user_${hex()}`, ...base })).toBeDefined();
+      expect(await opened.store.createUser({ id: `user_${hex()}`, ...base })).toBeUndefined();
+      expect((await opened.store.findUserByEmail(email))?.email).toBe(email);
     });
   });
 
   describe("sessions", () => {
     it("are found until they expire, and gone once deleted", async () => {
       const idHash = hex();
-      await store.createSession({ idHash, userId, createdAt: T0, expiresAt: later(1000) });
-      expect((await store.findSession(idHash, later(999)))?.userId).toBe(userId);
-      expect(await store.findSession(idHash, later(1000))).toBeUndefined();
-      await store.deleteSession(idHash);
-      expect(await store.findSession(idHash, T0)).toBeUndefined();
+      await opened.store.createSession({ idHash, userId, createdAt: T0, expiresAt: later(1000) });
+      expect((await opened.store.findSession(idHash, later(999)))?.userId).toBe(userId);
+      expect(await opened.store.findSession(idHash, later(1000))).toBeUndefined();
+      await opened.store.deleteSession(idHash);
+      expect(await opened.store.findSession(idHash, T0)).toBeUndefined();
     });
   });
 
@@ -97,15 +90,15 @@ describe.each(dialects)("Store ($name)", (dialect) => {
   describe("redeemCode (DESIGN invariant 3)", () => {
     it("hands the code as stored to mint, once", async () => {
       const code = newCode();
-      await store.createCode(code);
+      await opened.store.createCode(code);
       const seen: unknown[] = [];
-      const redeemed = await store.redeemCode(code.codeHash, hex(), later(1), (stored) => {
+      const redeemed = await opened.store.redeemCode(code.codeHash, hex(), later(1), (stored) => {
         seen.push(stored);
         return { refusal: "refused" };
       });
       expect(redeemed).toEqual({ code, refusal: "refused" });
       expect(seen).toEqual([code]);
-      expect(await store.redeemCode(code.codeHash, hex(), later(2), refuse)).toBeUndefined();
+      expect(await opened.store.redeemCode(code.codeHash, hex(), later(2), refuse)).toBeUndefined();
     });
 
     it("round-trips a code without challenge, callback or limits", async () => {
@@ -117,13 +110,13 @@ describe.each(dialects)("Store ($name)", (dialect) => {
         limitReset: null,
         keyExpiresAt: null,
       });
-      await store.createCode(code);
-      expect((await store.redeemCode(code.codeHash, hex(), T0, refuse))?.code).toEqual(code);
+      await opened.store.createCode(code);
+      expect((await opened.store.redeemCode(code.codeHash, hex(), T0, refuse))?.code).toEqual(code);
     });
 
     it("an unknown code: undefined, and mint is not called", async () => {
       let called = false;
-      const redeemed = await store.redeemCode(hex(), hex(), T0, () => {
+      const redeemed = await opened.store.redeemCode(hex(), hex(), T0, () => {
         called = true;
         return { refusal: "refused" };
       });
@@ -133,26 +126,26 @@ describe.each(dialects)("Store ($name)", (dialect) => {
 
     it("a refused code stays consumed (a wrong verifier burns it) and no key is stored", async () => {
       const code = newCode();
-      await store.createCode(code);
-      expect(await store.redeemCode(code.codeHash, hex(), later(1), refuse)).toBeDefined();
+      await opened.store.createCode(code);
+      expect(await opened.store.redeemCode(code.codeHash, hex(), later(1), refuse)).toBeDefined();
       const key = newKey();
       expect(
-        await store.redeemCode(code.codeHash, key.hash, later(2), () => ({ terms: key })),
+        await opened.store.redeemCode(code.codeHash, key.hash, later(2), () => ({ terms: key })),
       ).toBeUndefined();
-      expect(await store.findKey(key.hash)).toBeUndefined();
+      expect(await opened.store.findKey(key.hash)).toBeUndefined();
     });
 
     it("20 concurrent redemptions of one code: exactly one winner, exactly one key", async () => {
       const code = newCode();
-      await store.createCode(code);
+      await opened.store.createCode(code);
       const keys = Array.from({ length: 20 }, () => newKey());
       const results = await Promise.all(
         keys.map((key) =>
-          store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key })),
+          opened.store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key })),
         ),
       );
       expect(results.filter((result) => result !== undefined)).toHaveLength(1);
-      const stored = await Promise.all(keys.map((key) => store.findKey(key.hash)));
+      const stored = await Promise.all(keys.map((key) => opened.store.findKey(key.hash)));
       expect(stored.filter(Boolean)).toHaveLength(1);
     });
 
@@ -160,46 +153,51 @@ describe.each(dialects)("Store ($name)", (dialect) => {
       const first = newCode();
       const second = newCode();
       const third = newCode();
-      for (const code of [first, second, third]) await store.createCode(code);
+      for (const code of [first, second, third]) await opened.store.createCode(code);
       const shared = newKey();
       const other = newKey();
       const results = await Promise.allSettled([
-        store.redeemCode(first.codeHash, shared.hash, later(1), () => ({ terms: shared })),
+        opened.store.redeemCode(first.codeHash, shared.hash, later(1), () => ({ terms: shared })),
         // Same key hash: its INSERT violates the primary key, in the same batch as the others.
-        store.redeemCode(second.codeHash, shared.hash, later(1), () => ({ terms: shared })),
-        store.redeemCode(third.codeHash, other.hash, later(1), () => ({ terms: other })),
+        opened.store.redeemCode(second.codeHash, shared.hash, later(1), () => ({ terms: shared })),
+        opened.store.redeemCode(third.codeHash, other.hash, later(1), () => ({ terms: other })),
       ]);
       // Batches may run in any order (PostgreSQL sorts them): one of the two sharing a hash fails.
       const statuses = results.map((result) => result.status);
       expect(statuses.filter((status) => status === "rejected")).toHaveLength(1);
       expect(statuses[2]).toBe("fulfilled");
-      expect(await store.findKey(shared.hash)).toBeDefined();
-      expect(await store.findKey(other.hash)).toBeDefined();
+      expect(await opened.store.findKey(shared.hash)).toBeDefined();
+      expect(await opened.store.findKey(other.hash)).toBeDefined();
       // The failed redemption rolled back whole: its code was not consumed.
       const failed = statuses[0] === "rejected" ? first : second;
-      expect((await store.redeemCode(failed.codeHash, hex(), later(2), refuse))?.code).toEqual(
-        failed,
-      );
+      expect(
+        (await opened.store.redeemCode(failed.codeHash, hex(), later(2), refuse))?.code,
+      ).toEqual(failed);
     });
 
     it("two stores (two instances' pools) racing for one code: exactly one wins, one key", async () => {
       // Within one store, group commit runs writes one after another, so only separate
       // connections can race at the database; that is where consume-then-insert must hold.
-      const other = await openStore(database.url);
+      const other = await openStore(opened.database.url);
       try {
         for (let round = 0; round < 5; round++) {
           const code = newCode();
-          await store.createCode(code);
+          await opened.store.createCode(code);
           const keys = Array.from({ length: 20 }, () => newKey());
           const results = await Promise.all(
             keys.map((key, i) =>
-              (i % 2 === 0 ? store : other).redeemCode(code.codeHash, key.hash, later(1), () => ({
-                terms: key,
-              })),
+              (i % 2 === 0 ? opened.store : other).redeemCode(
+                code.codeHash,
+                key.hash,
+                later(1),
+                () => ({
+                  terms: key,
+                }),
+              ),
             ),
           );
           expect(results.filter((result) => result !== undefined)).toHaveLength(1);
-          const stored = await Promise.all(keys.map((key) => store.findKey(key.hash)));
+          const stored = await Promise.all(keys.map((key) => opened.store.findKey(key.hash)));
           expect(stored.filter(Boolean)).toHaveLength(1);
         }
       } finally {
@@ -209,10 +207,10 @@ describe.each(dialects)("Store ($name)", (dialect) => {
 
     it("stores the minted key's fields", async () => {
       const code = newCode();
-      await store.createCode(code);
+      await opened.store.createCode(code);
       const key = newKey({ limitMicros: 7, limitReset: "daily", expiresAt: later(10) });
-      await store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key }));
-      expect(await store.findKey(key.hash)).toMatchObject({
+      await opened.store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key }));
+      expect(await opened.store.findKey(key.hash)).toMatchObject({
         ...key,
         usageMicros: 0,
         isManagement: false,
@@ -225,48 +223,48 @@ describe.each(dialects)("Store ($name)", (dialect) => {
   describe("revokeReplayedCode (RFC 6749 §4.1.2)", () => {
     it("a replay that does not prove possession: false, and the key stays live", async () => {
       const code = newCode();
-      await store.createCode(code);
+      await opened.store.createCode(code);
       const key = newKey();
-      await store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key }));
+      await opened.store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key }));
       const seen: unknown[] = [];
       const unproven = (stored: unknown) => {
         seen.push(stored);
         return false;
       };
-      expect(await store.revokeReplayedCode(code.codeHash, later(5), unproven)).toBe(false);
+      expect(await opened.store.revokeReplayedCode(code.codeHash, later(5), unproven)).toBe(false);
       expect(seen).toEqual([code]);
-      expect((await store.findKey(key.hash))?.revokedAt).toBeNull();
-      expect(await store.revokeReplayedCode(code.codeHash, later(6), proven)).toBe(true);
-      expect((await store.findKey(key.hash))?.revokedAt).toEqual(later(6));
+      expect((await opened.store.findKey(key.hash))?.revokedAt).toBeNull();
+      expect(await opened.store.revokeReplayedCode(code.codeHash, later(6), proven)).toBe(true);
+      expect((await opened.store.findKey(key.hash))?.revokedAt).toEqual(later(6));
     });
 
     it("an unknown or unconsumed code: false, and the unconsumed one stays redeemable", async () => {
-      expect(await store.revokeReplayedCode(hex(), T0, proven)).toBe(false);
+      expect(await opened.store.revokeReplayedCode(hex(), T0, proven)).toBe(false);
       const code = newCode();
-      await store.createCode(code);
-      expect(await store.revokeReplayedCode(code.codeHash, T0, proven)).toBe(false);
-      expect(await store.redeemCode(code.codeHash, hex(), T0, refuse)).toBeDefined();
+      await opened.store.createCode(code);
+      expect(await opened.store.revokeReplayedCode(code.codeHash, T0, proven)).toBe(false);
+      expect(await opened.store.redeemCode(code.codeHash, hex(), T0, refuse)).toBeDefined();
     });
 
     it("revokes the key the consumed code minted, and no other", async () => {
       const code = newCode();
-      await store.createCode(code);
+      await opened.store.createCode(code);
       const key = newKey();
-      await store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key }));
+      await opened.store.redeemCode(code.codeHash, key.hash, later(1), () => ({ terms: key }));
       const bystander = newKey();
       const otherCode = newCode();
-      await store.createCode(otherCode);
-      await store.redeemCode(otherCode.codeHash, bystander.hash, later(1), () => ({
+      await opened.store.createCode(otherCode);
+      await opened.store.redeemCode(otherCode.codeHash, bystander.hash, later(1), () => ({
         terms: bystander,
       }));
-      expect((await store.findKey(key.hash))?.revokedAt).toBeNull();
+      expect((await opened.store.findKey(key.hash))?.revokedAt).toBeNull();
 
-      expect(await store.revokeReplayedCode(code.codeHash, later(5), proven)).toBe(true);
-      expect((await store.findKey(key.hash))?.revokedAt).toEqual(later(5));
-      expect((await store.findKey(bystander.hash))?.revokedAt).toBeNull();
+      expect(await opened.store.revokeReplayedCode(code.codeHash, later(5), proven)).toBe(true);
+      expect((await opened.store.findKey(key.hash))?.revokedAt).toEqual(later(5));
+      expect((await opened.store.findKey(bystander.hash))?.revokedAt).toBeNull();
 
-      expect(await store.revokeReplayedCode(code.codeHash, later(9), proven)).toBe(true);
-      expect((await store.findKey(key.hash))?.revokedAt).toEqual(later(5));
+      expect(await opened.store.revokeReplayedCode(code.codeHash, later(9), proven)).toBe(true);
+      expect((await opened.store.findKey(key.hash))?.revokedAt).toEqual(later(5));
     });
   });
 
@@ -301,14 +299,14 @@ describe.each(dialects)("Store ($name)", (dialect) => {
   describe("secret()", () => {
     it("first writer wins", async () => {
       const name = `s-${hex().slice(0, 8)}`;
-      expect(await store.secret(name, () => "first")).toBe("first");
-      expect(await store.secret(name, () => "second")).toBe("first");
+      expect(await opened.store.secret(name, () => "first")).toBe("first");
+      expect(await opened.store.secret(name, () => "second")).toBe("first");
     });
 
     it("concurrent first calls all read the one value that was stored", async () => {
       const name = `s-${hex().slice(0, 8)}`;
       const values = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => store.secret(name, () => `value-${i}`)),
+        Array.from({ length: 10 }, (_, i) => opened.store.secret(name, () => `value-${i}`)),
       );
       expect(new Set(values).size).toBe(1);
     });

@@ -1,27 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore, type Store } from "../../src/index.js";
+import { describe, expect, it } from "vitest";
 import type { Settlement } from "../../src/store/store.js";
-import { dialects, type TestDatabase } from "../support/databases.js";
+import { dialects } from "../support/databases.js";
 import { seedKey } from "../support/seed-key.js";
+import { useStore } from "../support/use-store.js";
 
 const T0 = new Date("2026-11-27T10:00:00Z");
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 
 describe.each(dialects)("reservation leases ($name)", (dialect) => {
-  let database: TestDatabase;
-  let store: Store;
-
-  beforeAll(async () => {
-    database = await dialect.fresh();
-    store = await openStore(database.url);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
+  const opened = useStore(dialect);
 
   const keyWithLimit = async (limitMicros: number) =>
-    (await seedKey(store, { limitMicros, label: "leases", now: T0 })).key.hash;
+    (await seedKey(opened.store, { limitMicros, label: "leases", now: T0 })).key.hash;
 
   function settlement(
     keyHash: string,
@@ -50,8 +40,8 @@ describe.each(dialects)("reservation leases ($name)", (dialect) => {
     };
   }
 
-  const reserved = async (hash: string) => (await store.findKey(hash))?.reservedMicros;
-  const usage = async (hash: string) => (await store.findKey(hash))?.usageMicros;
+  const reserved = async (hash: string) => (await opened.store.findKey(hash))?.reservedMicros;
+  const usage = async (hash: string) => (await opened.store.findKey(hash))?.usageMicros;
 
   /** A reservation made at `now` whose lease lasts an hour unless renewed. */
   function reservation(keyHash: string, micros: number, now: Date, id: string) {
@@ -67,7 +57,7 @@ describe.each(dialects)("reservation leases ($name)", (dialect) => {
     };
   }
   const reserve = (keyHash: string, micros: number, now: Date, id: string) =>
-    store.reserveBudget(reservation(keyHash, micros, now, id));
+    opened.store.reserveBudget(reservation(keyHash, micros, now, id));
 
   it.runIf(dialect.name === "postgres")(
     "a crashed instance's reservation is released once its lease expires, exactly once",
@@ -79,22 +69,22 @@ describe.each(dialects)("reservation leases ($name)", (dialect) => {
       expect(await reserve(hash, 600, at(30), "lease-c")).toBe(false);
       // lease-a's stream checkpoints 40 delivered.
       expect(
-        await store.renewLeases(
+        await opened.store.renewLeases(
           [{ reservation: reservation(hash, 300, T0, "lease-a"), deliveredMicros: 40 }],
           at(60),
         ),
       ).toEqual([]);
 
-      expect(await store.expireLeases(at(59))).toBe(0);
+      expect(await opened.store.expireLeases(at(59))).toBe(0);
       expect(await reserved(hash)).toBe(500);
       // Past the first lease only: its 300 come back, what it delivered is billed, the live one
       // stays held.
-      expect(await store.expireLeases(at(61))).toBe(1);
+      expect(await opened.store.expireLeases(at(61))).toBe(1);
       expect(await reserved(hash)).toBe(200);
       expect(await usage(hash)).toBe(40);
       // Renewing a lease that is gone says so.
       expect(
-        await store.renewLeases(
+        await opened.store.renewLeases(
           [{ reservation: reservation(hash, 300, T0, "lease-a"), deliveredMicros: 80 }],
           at(120),
         ),
@@ -103,14 +93,14 @@ describe.each(dialects)("reservation leases ($name)", (dialect) => {
       // The request behind the expired lease settles after all: it does not release the 300 a
       // second time (which would free budget the live reservation still needs), and charges
       // nothing past its checkpoint: its budget went back to the key. The rest is overrun.
-      await store.settleRequest(settlement(hash, "lease-a", 300, 250));
+      await opened.store.settleRequest(settlement(hash, "lease-a", 300, 250));
       expect(await reserved(hash)).toBe(200);
       expect(await usage(hash)).toBe(40);
-      await store.settleRequest(settlement(hash, "lease-b", 200, 100));
+      await opened.store.settleRequest(settlement(hash, "lease-b", 200, 100));
       expect(await reserved(hash)).toBe(0);
       expect(await usage(hash)).toBe(140);
-      expect(await store.expireLeases(at(200))).toBe(0);
-      const overruns = await store.listOverruns(10);
+      expect(await opened.store.expireLeases(at(200))).toBe(0);
+      const overruns = await opened.store.listOverruns(10);
       expect(overruns.map((r) => [r.id, r.costMicros, r.overrunMicros])).toContainEqual([
         "lease-a",
         40,
@@ -123,16 +113,16 @@ describe.each(dialects)("reservation leases ($name)", (dialect) => {
     const hash = await keyWithLimit(1_000);
     expect(await reserve(hash, 400, T0, "lease-x")).toBe(true);
     expect(await reserved(hash)).toBe(400);
-    await store.settleRequest(settlement(hash, "lease-x", 400, 10));
+    await opened.store.settleRequest(settlement(hash, "lease-x", 400, 10));
     expect(await reserved(hash)).toBe(0);
-    expect((await store.findKey(hash))?.usageMicros).toBe(10);
+    expect((await opened.store.findKey(hash))?.usageMicros).toBe(10);
   });
 
   it("a start-up on a SQLite file bills each dead stream's last checkpoint and frees the rest", async () => {
     const hash = await keyWithLimit(1_000);
     expect(await reserve(hash, 300, T0, "dead-a")).toBe(true);
     expect(await reserve(hash, 200, T0, "dead-b")).toBe(true);
-    await store.renewLeases(
+    await opened.store.renewLeases(
       [
         { reservation: reservation(hash, 300, T0, "dead-a"), deliveredMicros: 70 },
         // More than reserved is never billed.
@@ -141,11 +131,11 @@ describe.each(dialects)("reservation leases ($name)", (dialect) => {
       at(60),
     );
     // What a SQLite start-up does; on PostgreSQL only expired leases end this way.
-    if (dialect.name === "sqlite") await store.releaseReservations(at(5));
-    else await store.expireLeases(at(61));
+    if (dialect.name === "sqlite") await opened.store.releaseReservations(at(5));
+    else await opened.store.expireLeases(at(61));
     expect(await reserved(hash)).toBe(0);
     expect(await usage(hash)).toBe(270);
-    const records = await store.listRequests(hash, 10);
+    const records = await opened.store.listRequests(hash, 10);
     expect(records.map((r) => [r.id, r.status, r.costMicros]).sort()).toEqual([
       ["dead-a", 500, 70],
       ["dead-b", 500, 200],

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Meter, type MeteredOutcome, type Reservation } from "../../src/gateway/metering.js";
-import { openStore, type Store, systemClock } from "../../src/index.js";
+import { systemClock } from "../../src/index.js";
 import { KeyportError } from "../../src/web/errors.js";
-import { dialects, type TestDatabase } from "../support/databases.js";
+import { dialects } from "../support/databases.js";
 import { rawQuery } from "../support/raw-sql.js";
 import { seedKey } from "../support/seed-key.js";
+import { useStore } from "../support/use-store.js";
 
 const hex = (bytes = 32) => randomBytes(bytes).toString("hex");
 const credits = (micros: number) => micros / 1_000_000;
@@ -29,39 +30,30 @@ const outcome = (costMicros: number, status = 200): MeteredOutcome => ({
 });
 
 describe.each(dialects)("Meter ($name)", (dialect) => {
-  let database: TestDatabase;
-  let store: Store;
+  const opened = useStore(dialect);
   /** Reservations a test left live, settled after it so no renewal timer outlives it. */
   const live: Reservation[] = [];
 
-  beforeAll(async () => {
-    database = await dialect.fresh();
-    store = await openStore(database.url);
-  });
   afterEach(async () => {
     for (const reservation of live.splice(0)) await reservation.settle(outcome(0));
     vi.restoreAllMocks();
   });
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
 
   /** A key as the code exchange mints it: an account, a code, the code redeemed. */
   const newKey = (limitMicros: number | null = 1_000) =>
-    seedKey(store, { limitMicros, label: "metering" });
+    seedKey(opened.store, { limitMicros, label: "metering" });
 
   const meterOf = (
     settings: { leaseMs?: number; maxInFlightPerKey?: number; answerBeforeSettle?: boolean } = {},
   ) =>
-    new Meter(store, systemClock, {
+    new Meter(opened.store, systemClock, {
       leaseMs: settings.leaseMs ?? 60_000,
       maxInFlightPerKey: settings.maxInFlightPerKey ?? 2,
       answerBeforeSettle: settings.answerBeforeSettle ?? false,
     });
 
   async function reserve(meter: Meter, keyHash: string, micros: number): Promise<Reservation> {
-    const key = await store.findKey(keyHash);
+    const key = await opened.store.findKey(keyHash);
     if (!key) throw new Error("no such key");
     const reservation = await meter.reserve(key, {
       id: `req_${hex(8)}`,
@@ -75,7 +67,7 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
   }
 
   const keyState = async (hash: string) => {
-    const key = await store.findKey(hash);
+    const key = await opened.store.findKey(hash);
     return { usage: key?.usageMicros, reserved: key?.reservedMicros };
   };
 
@@ -157,7 +149,7 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
     it("refuses a revoked key with 401 and a disabled one with 403", async () => {
       const meter = meterOf();
       const revoked = await newKey(1_000);
-      expect(await store.revokeKey(revoked.key.hash, new Date())).toBe(true);
+      expect(await opened.store.revokeKey(revoked.key.hash, new Date())).toBe(true);
       // `key` is what was authenticated before the key changed.
       const gone = await refusal(() =>
         meter.reserve(revoked.key, {
@@ -171,7 +163,7 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
       expect(gone.status).toBe(401);
 
       const disabled = await newKey(1_000);
-      await store.updateKey(disabled.userId, disabled.key.hash, { disabled: true });
+      await opened.store.updateKey(disabled.userId, disabled.key.hash, { disabled: true });
       const off = await refusal(() =>
         meter.reserve(disabled.key, {
           id: `req_${hex(8)}`,
@@ -209,7 +201,7 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
         overrunMicros: 0,
       });
       expect(await keyState(key.hash)).toEqual({ usage: 400, reserved: 0 });
-      const [record] = await store.listRequests(key.hash, 10);
+      const [record] = await opened.store.listRequests(key.hash, 10);
       expect(record).toMatchObject({
         id: reservation.spec.id,
         status: 200,
@@ -236,9 +228,9 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
         overrunMicros: 500,
       });
       expect(await keyState(key.hash)).toEqual({ usage: 1_000, reserved: 0 });
-      const [record] = await store.listRequests(key.hash, 10);
+      const [record] = await opened.store.listRequests(key.hash, 10);
       expect(record).toMatchObject({ costMicros: 1_000, overrunMicros: 500 });
-      const overruns = await store.listOverruns(100);
+      const overruns = await opened.store.listOverruns(100);
       expect(overruns.find((overrun) => overrun.id === reservation.spec.id)).toMatchObject({
         keyHash: key.hash,
         costMicros: 1_000,
@@ -268,7 +260,7 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
         overrunMicros: 0,
       });
       expect(await keyState(key.hash)).toEqual({ usage: 300, reserved: 0 });
-      expect(await store.listRequests(key.hash, 10)).toHaveLength(1);
+      expect(await opened.store.listRequests(key.hash, 10)).toHaveLength(1);
     });
 
     it.runIf(dialect.name === "sqlite")(
@@ -280,7 +272,7 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
         const charge = await reservation.settle(outcome(300), { answerFirst: true });
         expect(charge).toEqual({ chargedMicros: 300, overrunMicros: 0 });
         // Nothing written yet: the answer goes out first.
-        expect(await store.listRequests(key.hash, 10)).toHaveLength(0);
+        expect(await opened.store.listRequests(key.hash, 10)).toHaveLength(0);
         await new Promise((resolve) => setImmediate(resolve));
         await new Promise((resolve) => setImmediate(resolve));
         expect(await keyState(key.hash)).toEqual({ usage: 300, reserved: 0 });
@@ -293,7 +285,7 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
       const first = await reserve(meter, key.hash, 100);
       const other = await reserve(meter, key.hash, 100);
       await first.settle(outcome(30), { answerFirst: true });
-      expect(await store.listRequests(key.hash, 10)).toHaveLength(1);
+      expect(await opened.store.listRequests(key.hash, 10)).toHaveLength(1);
       await other.settle(outcome(20));
       expect(await keyState(key.hash)).toEqual({ usage: 50, reserved: 0 });
     });
@@ -302,14 +294,14 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
       const meter = meterOf();
       const { key } = await newKey(null);
       await (await reserve(meter, key.hash, 100)).settle(outcome(50, 499));
-      expect((await store.listRequests(key.hash, 1))[0]?.status).toBe(499);
+      expect((await opened.store.listRequests(key.hash, 1))[0]?.status).toBe(499);
     });
   });
 
   describe("leases", () => {
     const lease = async (id: string) => {
       const [row] = await rawQuery(
-        database,
+        opened.database,
         "SELECT expires_at, checkpoint_micros FROM reservations WHERE id = ?",
         [id],
       );
@@ -383,7 +375,7 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
     it("stops the renewal timer once nothing is live, and starts it again for the next", async () => {
       const setInterval = vi.spyOn(globalThis, "setInterval");
       const clearInterval = vi.spyOn(globalThis, "clearInterval");
-      const renewLeases = vi.spyOn(store, "renewLeases");
+      const renewLeases = vi.spyOn(opened.store, "renewLeases");
       const meter = meterOf({ leaseMs: 300 }); // renewed every 50 ms
       const { key } = await newKey(null);
       const a = await reserve(meter, key.hash, 100);
@@ -425,7 +417,7 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
       live.pop();
       const timer = setInterval.mock.results[0]?.value;
       const settleRequest = vi
-        .spyOn(store, "settleRequest")
+        .spyOn(opened.store, "settleRequest")
         .mockRejectedValueOnce(new Error("storage down"));
       await expect(reservation.settle(outcome(10))).rejects.toThrow("storage down");
       // Still held, and the timer still runs: the charge is written at the next renewal.
@@ -439,7 +431,7 @@ describe.each(dialects)("Meter ($name)", (dialect) => {
         });
       expect(settleRequest).toHaveBeenCalledTimes(2);
       await expect.poll(() => clearInterval.mock.calls.some(([t]) => t === timer)).toBe(true);
-      expect(await store.listRequests(key.hash, 10)).toHaveLength(1);
+      expect(await opened.store.listRequests(key.hash, 10)).toHaveLength(1);
     });
   });
 });

@@ -2,17 +2,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Meter } from "../../src/gateway/metering.js";
-import {
-  openStore,
-  parseConfig,
-  type RunningServer,
-  type Store,
-  startServer,
-  systemClock,
-} from "../../src/index.js";
+import { parseConfig, type RunningServer, startServer, systemClock } from "../../src/index.js";
 import { isPostgresUrl } from "../../src/store/open.js";
 import { type Dialect, dialects, type TestDatabase } from "../support/databases.js";
 import { seedKey } from "../support/seed-key.js";
+import { useStore } from "../support/use-store.js";
 import {
   chat,
   type FakeUpstream,
@@ -232,16 +226,7 @@ describe.each(dialects)("issue 8 review findings ($name)", (dialect: Dialect) =>
 describe.each(dialects.filter((dialect) => dialect.name === "sqlite"))(
   "a renewal racing a settle on SQLite ($name)",
   (dialect) => {
-    let database: TestDatabase;
-    let store: Store;
-    beforeAll(async () => {
-      database = await dialect.fresh();
-      store = await openStore(database.url);
-    });
-    afterAll(async () => {
-      await store?.close();
-      await database?.drop();
-    });
+    const opened = useStore(dialect);
 
     const outcome = (costMicros: number) => ({
       status: 200,
@@ -251,8 +236,8 @@ describe.each(dialects.filter((dialect) => dialect.name === "sqlite"))(
 
     for (const order of ["renewal first", "settle first"] as const) {
       it(`leaves no lease behind, and the next start succeeds (${order})`, async () => {
-        const { key } = await seedKey(store, { limitMicros: 1_000_000, label: "race" });
-        const meter = new Meter(store, systemClock, {
+        const { key } = await seedKey(opened.store, { limitMicros: 1_000_000, label: "race" });
+        const meter = new Meter(opened.store, systemClock, {
           leaseMs: 60_000,
           maxInFlightPerKey: 0,
           answerBeforeSettle: false,
@@ -286,13 +271,17 @@ describe.each(dialects.filter((dialect) => dialect.name === "sqlite"))(
         await sleep(50);
         await other.settle(outcome(0));
         expect(
-          await querySql(database, "SELECT id FROM reservations WHERE id = ?", [`racing-${order}`]),
+          await querySql(opened.database, "SELECT id FROM reservations WHERE id = ?", [
+            `racing-${order}`,
+          ]),
         ).toEqual([]);
-        await store.close();
-        const restarted = await startServer(parseConfig({ port: 0, database: database.url }));
-        await restarted.close();
-        store = await openStore(database.url);
-        expect((await store.findKey(key.hash))?.usageMicros).toBe(999_999);
+        await opened.reopen(async () => {
+          const restarted = await startServer(
+            parseConfig({ port: 0, database: opened.database.url }),
+          );
+          await restarted.close();
+        });
+        expect((await opened.store.findKey(key.hash))?.usageMicros).toBe(999_999);
       });
     }
   },
