@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   credentialsPath,
   deleteKey,
+  FileLockedError,
   loadKey,
   readCredentialsDocument,
   saveKey,
@@ -297,4 +298,20 @@ describe("across processes: the credentials file's lock", () => {
     await saving;
     expect((await loadKey("https://openrouter.ai", { path }))?.key).toBe("sk-after");
   });
+
+  it("gives up with FileLockedError after 10 s behind a live holder, and changes nothing", async () => {
+    await saveKey("https://openrouter.ai", { key: "sk-before" }, { path });
+    const before = await readFile(path, "utf8");
+    await writeFile(`${path}.lock`, `${process.pid}\n`);
+    const started = Date.now();
+    const refused = await saveKey("https://openrouter.ai", { key: "sk-after" }, { path }).catch(
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(FileLockedError);
+    expect((refused as FileLockedError).code).toBe("ERR_FILE_LOCKED");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+    expect(await readFile(path, "utf8")).toBe(before);
+    // The holder's lock is left to its holder.
+    expect(await readFile(`${path}.lock`, "utf8")).toBe(`${process.pid}\n`);
+  }, 30_000);
 });

@@ -126,7 +126,7 @@ export function updateCredentialsDocument(
 ): Promise<void> {
   return serialised(path, async () => {
     const changed = change(await readCredentialsDocument(path));
-    if (changed) await writeAtomically(path, `${JSON.stringify(changed, null, 2)}\n`);
+    if (changed) await writeCredentials(path, changed);
   });
 }
 
@@ -135,19 +135,17 @@ async function readCredentials(path: string): Promise<CredentialsFile> {
   return { ...data, version: 1, keys: data.keys as Record<string, StoredKey> };
 }
 
-/** Replaces the file atomically: readers see the old content or the new, never a part. */
-function writeCredentials(path: string, data: CredentialsFile): Promise<void> {
-  return writeAtomically(path, `${JSON.stringify(data, null, 2)}\n`);
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
+/**
+ * Replaces the file atomically: readers see the old content or the new, never a part. Runs only
+ * inside {@link serialised}, which has made the directory.
+ */
+async function writeCredentials(path: string, data: Record<string, unknown>): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.${randomToken(8)}.tmp`;
   const file = await open(temporary, "wx", 0o600);
   try {
     try {
-      await file.writeFile(text);
+      await file.writeFile(`${JSON.stringify(data, null, 2)}\n`);
       await file.sync();
     } finally {
       await file.close();

@@ -57,9 +57,13 @@ async function tryCreate(lock: string): Promise<boolean> {
   }
   try {
     await handle.writeFile(`${process.pid}@${hostname()}\n`);
-  } finally {
+  } catch (error) {
+    // A lock without its holder's id would make every other writer wait out the 30 s.
     await handle.close();
+    await rm(lock, { force: true });
+    throw error;
   }
+  await handle.close();
   return true;
 }
 

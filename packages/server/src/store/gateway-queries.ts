@@ -9,7 +9,7 @@ import { SettleStatements } from "./settle-statements.js";
 import type { SqliteRunner } from "./sqlite-runner.js";
 import type { NewReservation, Settlement } from "./store.js";
 
-/** A key row with its account's `disabled_at`. */
+/** A key row with its account's `disabled_at` and `credit_micros`. */
 type KeyWithOwner = Selectable<KeysTable> & {
   owner_disabled_at: number | null;
   owner_credit_micros: number | null;
