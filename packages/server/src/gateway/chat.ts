@@ -1,13 +1,13 @@
-import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { Context } from "hono";
 import { fromMicros } from "../domain/credits.js";
-import type { RequestDetails, StoredKey } from "../store/store.js";
+import { newRequestId } from "../domain/request-ids.js";
+import type { KeyAdmission, RequestDetails } from "../store/store.js";
 import { bodyTooLarge, declaresTooLarge, readBody } from "../web/body.js";
 import type { AppDeps } from "../web/context.js";
 import { KeyportError } from "../web/errors.js";
-import { authenticateKey } from "../web/key-auth.js";
+import { admitGatewayKey } from "../web/key-auth.js";
 import { nodeIncoming, nodeOutgoing } from "../web/node-request.js";
 import type { RateLimiter } from "../web/rate-limit.js";
 import { respond } from "../web/respond.js";
@@ -48,7 +48,7 @@ export interface ChatDeps {
 /** One request on its way: what every step after the reservation works with. */
 interface Call {
   readonly id: string;
-  readonly key: StoredKey;
+  readonly key: KeyAdmission;
   readonly parsed: ParsedRequest;
   readonly request: PlannedRequest;
   readonly route: ModelRoute;
@@ -103,7 +103,7 @@ export function meteredEndpoint(deps: ChatDeps, endpoint: Endpoint) {
     const id: string =
       c.get("requestId") !== undefined && !c.get("requestIdFromClient")
         ? c.get("requestId")
-        : randomUUID();
+        : newRequestId();
     if (c.get("requestId") === undefined) c.header("X-Request-Id", id);
     const incoming = nodeIncoming(c);
     // As the body-limit middleware would: a declared oversize body is refused before anything.
@@ -163,8 +163,8 @@ export function meteredEndpoint(deps: ChatDeps, endpoint: Endpoint) {
     }
   };
 
-  async function admissibleKey(c: Context): Promise<StoredKey> {
-    const key = await authenticateKey(c, app);
+  async function admissibleKey(c: Context): Promise<KeyAdmission> {
+    const key = await admitGatewayKey(c, app);
     if (key.disabled) throw new KeyportError(403, "Key is disabled");
     if (key.isManagement)
       throw new KeyportError(403, "Management keys cannot be used for completions");

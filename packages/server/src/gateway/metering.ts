@@ -1,11 +1,11 @@
 import type { Clock } from "../clock.js";
 import { fromMicros, usageAgainstLimit } from "../domain/credits.js";
 import type {
+  KeyAdmission,
   NewReservation,
   RequestDetails,
   Settlement,
   Store,
-  StoredKey,
 } from "../store/store.js";
 import { KeyportError } from "../web/errors.js";
 import type { TokenUsage } from "./pricing.js";
@@ -105,7 +105,7 @@ export class Meter {
    * @throws KeyportError `402` (or `401`/`403` when the key changed meanwhile) when it does not fit.
    */
   async reserve(
-    key: StoredKey,
+    key: KeyAdmission,
     request: Omit<NewReservation, "keyHash" | "accountCapped" | "createdAt" | "leaseExpiresAt">,
   ): Promise<Reservation> {
     const now = this.clock();

@@ -5,6 +5,7 @@ import { CodeQueries } from "./code-queries.js";
 import type { StoreDialect } from "./dialect.js";
 import { GatewayQueries } from "./gateway-queries.js";
 import { GroupCommit } from "./group-commit.js";
+import { RecentKeys } from "./recent-keys.js";
 import { ms, msOrNull, toCode, toKey, toRequestRecord, toUser } from "./rows.js";
 import type { Database } from "./schema.js";
 import type {
@@ -13,6 +14,7 @@ import type {
   AdminGrant,
   CreatedKey,
   DailyKeyUsage,
+  KeyAdmission,
   KeyChanges,
   KeyListing,
   KeyUse,
@@ -48,6 +50,11 @@ export class KyselyStore implements Store {
   private readonly usage: UsageQueries;
   private readonly users: UserQueries;
   private readonly account: AccountQueries;
+  /**
+   * On SQLite, where each look-up is a read transaction of its own and this process is the only
+   * server; on PostgreSQL other instances change keys too, and every call reads afresh.
+   */
+  private readonly recentKeys: RecentKeys | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -60,6 +67,16 @@ export class KyselyStore implements Store {
     this.usage = new UsageQueries(db);
     this.users = new UserQueries(db);
     this.account = new AccountQueries(db);
+    this.recentKeys = dialect.sqlite ? new RecentKeys() : undefined;
+  }
+
+  /** Runs a change to keys or accounts, then forgets the admissions read before it. */
+  private async changing<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } finally {
+      this.recentKeys?.forgetAll();
+    }
   }
 
   createUser(user: NewUser, admin: AdminGrant = "never"): Promise<User | undefined> {
@@ -71,11 +88,11 @@ export class KyselyStore implements Store {
   }
 
   setUserDisabled(userId: string, at: Date | null): Promise<User | undefined> {
-    return this.users.setDisabled(userId, at);
+    return this.changing(() => this.users.setDisabled(userId, at));
   }
 
   setUserCredit(userId: string, creditMicros: number | null): Promise<User | undefined> {
-    return this.users.setCredit(userId, creditMicros);
+    return this.changing(() => this.users.setCredit(userId, creditMicros));
   }
 
   setUserPassword(userId: string, passwordHash: string): Promise<boolean> {
@@ -195,41 +212,48 @@ export class KyselyStore implements Store {
     return this.codes.redeem(codeHash, keyHash, now, decide);
   }
 
-  async revokeReplayedCode(
+  revokeReplayedCode(
     codeHash: string,
     now: Date,
     provesPossession: (code: StoredCode) => boolean,
   ): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      // A consumed code's fields never change again, so reading it first cannot race.
-      const consumed = await trx
-        .selectFrom("codes")
-        .selectAll()
-        .where("code_hash", "=", codeHash)
-        .where("consumed_at", "is not", null)
-        .executeTakeFirst();
-      if (!consumed || !provesPossession(toCode(consumed))) return false;
-      const code = await trx
-        .updateTable("codes")
-        .set((eb) => ({ replayed_at: eb.fn.coalesce("replayed_at", eb.val(ms(now))) }))
-        .where("code_hash", "=", codeHash)
-        .returning("key_hash")
-        .executeTakeFirst();
-      if (code?.key_hash) {
-        await trx
-          .updateTable("keys")
-          .set({ revoked_at: ms(now) })
-          .where("hash", "=", code.key_hash)
-          .where("revoked_at", "is", null)
-          .execute();
-      }
-      return code !== undefined;
-    });
+    return this.changing(() =>
+      this.db.transaction().execute(async (trx) => {
+        // A consumed code's fields never change again, so reading it first cannot race.
+        const consumed = await trx
+          .selectFrom("codes")
+          .selectAll()
+          .where("code_hash", "=", codeHash)
+          .where("consumed_at", "is not", null)
+          .executeTakeFirst();
+        if (!consumed || !provesPossession(toCode(consumed))) return false;
+        const code = await trx
+          .updateTable("codes")
+          .set((eb) => ({ replayed_at: eb.fn.coalesce("replayed_at", eb.val(ms(now))) }))
+          .where("code_hash", "=", codeHash)
+          .returning("key_hash")
+          .executeTakeFirst();
+        if (code?.key_hash) {
+          await trx
+            .updateTable("keys")
+            .set({ revoked_at: ms(now) })
+            .where("hash", "=", code.key_hash)
+            .where("revoked_at", "is", null)
+            .execute();
+        }
+        return code !== undefined;
+      }),
+    );
   }
 
   async findKey(hash: string): Promise<StoredKey | undefined> {
     const row = await this.gateway.findKey(hash);
     return row && toKey(row);
+  }
+
+  admitKey(hash: string): Promise<KeyAdmission | undefined> {
+    const find = (hash: string) => this.findKey(hash);
+    return this.recentKeys ? this.recentKeys.read(hash, find) : find(hash);
   }
 
   async createKey(key: CreatedKey): Promise<void> {
@@ -267,39 +291,39 @@ export class KyselyStore implements Store {
     return rows.map(toKey);
   }
 
-  async updateKey(
-    userId: string,
-    hash: string,
-    changes: KeyChanges,
-  ): Promise<StoredKey | undefined> {
-    const row = await this.db
-      .updateTable("keys")
-      .set({
-        // A no-op assignment keeps the statement valid when nothing is to change.
-        label: changes.label ?? sql<string>`label`,
-        ...(changes.disabled !== undefined && { disabled: changes.disabled ? 1 : 0 }),
-        ...(changes.limitMicros !== undefined && { limit_micros: changes.limitMicros }),
-        ...(changes.limitReset !== undefined && { limit_reset: changes.limitReset }),
-      })
-      .where("hash", "=", hash)
-      .where("user_id", "=", userId)
-      .where("is_management", "=", 0)
-      .where("revoked_at", "is", null)
-      .returningAll()
-      .executeTakeFirst();
-    return row && toKey(row);
+  updateKey(userId: string, hash: string, changes: KeyChanges): Promise<StoredKey | undefined> {
+    return this.changing(async () => {
+      const row = await this.db
+        .updateTable("keys")
+        .set({
+          // A no-op assignment keeps the statement valid when nothing is to change.
+          label: changes.label ?? sql<string>`label`,
+          ...(changes.disabled !== undefined && { disabled: changes.disabled ? 1 : 0 }),
+          ...(changes.limitMicros !== undefined && { limit_micros: changes.limitMicros }),
+          ...(changes.limitReset !== undefined && { limit_reset: changes.limitReset }),
+        })
+        .where("hash", "=", hash)
+        .where("user_id", "=", userId)
+        .where("is_management", "=", 0)
+        .where("revoked_at", "is", null)
+        .returningAll()
+        .executeTakeFirst();
+      return row && toKey(row);
+    });
   }
 
-  async revokeKey(hash: string, now: Date, userId?: string): Promise<boolean> {
-    let query = this.db
-      .updateTable("keys")
-      .set({ revoked_at: ms(now) })
-      .where("hash", "=", hash)
-      .where("revoked_at", "is", null);
-    if (userId !== undefined)
-      query = query.where("user_id", "=", userId).where("is_management", "=", 0);
-    const result = await query.executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  revokeKey(hash: string, now: Date, userId?: string): Promise<boolean> {
+    return this.changing(async () => {
+      let query = this.db
+        .updateTable("keys")
+        .set({ revoked_at: ms(now) })
+        .where("hash", "=", hash)
+        .where("revoked_at", "is", null);
+      if (userId !== undefined)
+        query = query.where("user_id", "=", userId).where("is_management", "=", 0);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
   }
 
   reserveBudget(reservation: NewReservation): Promise<boolean> {
@@ -350,7 +374,7 @@ export class KyselyStore implements Store {
   }
 
   revokeAppKeys(userId: string, app: string, now: Date): Promise<number> {
-    return this.account.revokeAppKeys(userId, app, now);
+    return this.changing(() => this.account.revokeAppKeys(userId, app, now));
   }
 
   setPassword(userId: string, passwordHash: string, keepSession?: string): Promise<void> {
@@ -362,7 +386,7 @@ export class KyselyStore implements Store {
   }
 
   deleteAccount(userId: string, now: Date): Promise<boolean> {
-    return this.account.deleteAccount(userId, now);
+    return this.changing(() => this.account.deleteAccount(userId, now));
   }
 
   createPasswordReset(reset: PasswordReset): Promise<void> {

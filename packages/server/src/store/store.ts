@@ -118,6 +118,20 @@ export interface StoredKey extends NewKey {
   readonly origin: KeyOrigin | null;
 }
 
+/** What admitting a gateway call reads of its key: no usage, since that changes with each call. */
+export type KeyAdmission = Pick<
+  StoredKey,
+  | "hash"
+  | "userId"
+  | "limitMicros"
+  | "expiresAt"
+  | "isManagement"
+  | "disabled"
+  | "revokedAt"
+  | "ownerDisabled"
+  | "ownerCapped"
+>;
+
 /** A key to store as it is created by hand (management API, CLI) rather than by a code. */
 export interface CreatedKey extends NewKey {
   readonly isManagement: boolean;
@@ -332,6 +346,12 @@ export interface Store {
   countUserCodeMiss(codeChallenge: string, now: Date, maxMisses: number): Promise<boolean>;
 
   findKey(hash: string): Promise<StoredKey | undefined>;
+  /**
+   * What the gateway admits a call by, possibly read a moment ago (`recent-keys.ts`): the
+   * reservation checks everything money depends on again, so only the order of refusals can be
+   * that old, never what a key may spend.
+   */
+  admitKey(hash: string): Promise<KeyAdmission | undefined>;
   /** Stores a key minted outside the code exchange. */
   createKey(key: CreatedKey): Promise<void>;
   /** A user's keys that are not revoked, oldest first (ties by hash, so pages are stable). */

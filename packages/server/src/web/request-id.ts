@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
+import { newRequestId } from "../domain/request-ids.js";
 import type { AppEnv } from "./context.js";
 
 /**
@@ -9,7 +9,7 @@ import type { AppEnv } from "./context.js";
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Gives each request one id: the incoming `X-Request-Id` when it is sane, else a new UUID. It is
+ * Gives each request one id: the incoming `X-Request-Id` when it is sane, else a new time-ordered UUID (`newRequestId`). It is
  * in `c.var.requestId`, in the response's `X-Request-Id` and in the request's log line.
  * @example
  * app.use(requestId());
@@ -18,7 +18,7 @@ export function requestId(): MiddlewareHandler<AppEnv> {
   return async function requestId(c, next) {
     const incoming = c.req.header("x-request-id");
     const fromClient = incoming !== undefined && SANE_REQUEST_ID.test(incoming);
-    const id = fromClient ? incoming : randomUUID();
+    const id = fromClient ? incoming : newRequestId();
     c.set("requestId", id);
     c.set("requestIdFromClient", fromClient);
     c.header("X-Request-Id", id);
