@@ -20,107 +20,110 @@ const BODY = { model: "fake/chat", max_tokens: 20, messages: [{ role: "user", co
  * operator's SQL would, right after a call that read the key: the very next call must already be
  * refused, without reaching the upstream, because the reservation checks everything again.
  */
-describe.each(dialects)("key admission after a change made elsewhere ($name)", (dialect: Dialect) => {
-  let db: TestDatabase;
-  let upstream: FakeUpstream;
-  let server: RunningServer;
+describe.each(dialects)(
+  "key admission after a change made elsewhere ($name)",
+  (dialect: Dialect) => {
+    let db: TestDatabase;
+    let upstream: FakeUpstream;
+    let server: RunningServer;
 
-  beforeAll(async () => {
-    db = await dialect.fresh();
-    upstream = await startUpstream();
-    server = await startKeyport(db, upstream);
-  });
-  afterAll(async () => {
-    await server.close();
-    await upstream.close();
-    await db.drop();
-  });
-
-  /** A fresh key whose admission the server has just read (one call answered 200). */
-  async function warmKey(limit?: number): Promise<{ key: string; hash: string }> {
-    const minted = await mintKeyFor(server, limit === undefined ? {} : { limit });
-    expect((await chat(server, minted.key, BODY)).status).toBe(200);
-    return minted;
-  }
-
-  /** The next call's status and error message, and whether it reached the upstream. */
-  async function nextCall(key: string) {
-    const before = upstream.requests.length;
-    const response = await chat(server, key, BODY);
-    const body = (await response.json()) as { error?: { message: string } };
-    return {
-      status: response.status,
-      message: body.error?.message,
-      forwarded: upstream.requests.length > before,
-    };
-  }
-
-  it("revoked: 401 on the next call", async () => {
-    const { key, hash } = await warmKey();
-    await runSql(db, "UPDATE keys SET revoked_at = ? WHERE hash = ?", [Date.now(), hash]);
-    expect(await nextCall(key)).toEqual({
-      status: 401,
-      message: "User not found.",
-      forwarded: false,
+    beforeAll(async () => {
+      db = await dialect.fresh();
+      upstream = await startUpstream();
+      server = await startKeyport(db, upstream);
     });
-  });
-
-  it("deleted with its account: 401 on the next call", async () => {
-    const { key, hash } = await warmKey();
-    await runSql(db, "DELETE FROM keys WHERE hash = ?", [hash]);
-    expect(await nextCall(key)).toMatchObject({ status: 401, forwarded: false });
-  });
-
-  it("key disabled: 403 on the next call", async () => {
-    const { key, hash } = await warmKey();
-    await runSql(db, "UPDATE keys SET disabled = 1 WHERE hash = ?", [hash]);
-    expect(await nextCall(key)).toEqual({
-      status: 403,
-      message: "Key is disabled",
-      forwarded: false,
+    afterAll(async () => {
+      await server.close();
+      await upstream.close();
+      await db.drop();
     });
-  });
 
-  it("account disabled: 403 on the next call", async () => {
-    const { key, hash } = await warmKey();
-    await runSql(
-      db,
-      "UPDATE users SET disabled_at = ? WHERE id = (SELECT user_id FROM keys WHERE hash = ?)",
-      [Date.now(), hash],
-    );
-    expect(await nextCall(key)).toEqual({
-      status: 403,
-      message: "This key's account is disabled",
-      forwarded: false,
+    /** A fresh key whose admission the server has just read (one call answered 200). */
+    async function warmKey(limit?: number): Promise<{ key: string; hash: string }> {
+      const minted = await mintKeyFor(server, limit === undefined ? {} : { limit });
+      expect((await chat(server, minted.key, BODY)).status).toBe(200);
+      return minted;
+    }
+
+    /** The next call's status and error message, and whether it reached the upstream. */
+    async function nextCall(key: string) {
+      const before = upstream.requests.length;
+      const response = await chat(server, key, BODY);
+      const body = (await response.json()) as { error?: { message: string } };
+      return {
+        status: response.status,
+        message: body.error?.message,
+        forwarded: upstream.requests.length > before,
+      };
+    }
+
+    it("revoked: 401 on the next call", async () => {
+      const { key, hash } = await warmKey();
+      await runSql(db, "UPDATE keys SET revoked_at = ? WHERE hash = ?", [Date.now(), hash]);
+      expect(await nextCall(key)).toEqual({
+        status: 401,
+        message: "User not found.",
+        forwarded: false,
+      });
     });
-  });
 
-  it("limit lowered below the call's worst case: 402 on the next call", async () => {
-    const { key, hash } = await warmKey(1);
-    await runSql(db, "UPDATE keys SET limit_micros = 1 WHERE hash = ?", [hash]);
-    expect(await nextCall(key)).toMatchObject({ status: 402, forwarded: false });
-  });
-
-  it("account credit used up: 402 on the next call", async () => {
-    const { key, hash } = await warmKey();
-    await runSql(
-      db,
-      "UPDATE users SET credit_micros = 0 WHERE id = (SELECT user_id FROM keys WHERE hash = ?)",
-      [hash],
-    );
-    expect(await nextCall(key)).toMatchObject({ status: 402, forwarded: false });
-  });
-
-  it("revoked through this server (DELETE /api/v1/key): 401 on the next call", async () => {
-    const { key } = await warmKey();
-    const revoked = await fetch(`${server.url}/api/v1/key`, {
-      method: "DELETE",
-      headers: { authorization: `Bearer ${key}` },
+    it("deleted with its account: 401 on the next call", async () => {
+      const { key, hash } = await warmKey();
+      await runSql(db, "DELETE FROM keys WHERE hash = ?", [hash]);
+      expect(await nextCall(key)).toMatchObject({ status: 401, forwarded: false });
     });
-    expect(revoked.status).toBe(200);
-    expect(await nextCall(key)).toMatchObject({ status: 401, forwarded: false });
-  });
-});
+
+    it("key disabled: 403 on the next call", async () => {
+      const { key, hash } = await warmKey();
+      await runSql(db, "UPDATE keys SET disabled = 1 WHERE hash = ?", [hash]);
+      expect(await nextCall(key)).toEqual({
+        status: 403,
+        message: "Key is disabled",
+        forwarded: false,
+      });
+    });
+
+    it("account disabled: 403 on the next call", async () => {
+      const { key, hash } = await warmKey();
+      await runSql(
+        db,
+        "UPDATE users SET disabled_at = ? WHERE id = (SELECT user_id FROM keys WHERE hash = ?)",
+        [Date.now(), hash],
+      );
+      expect(await nextCall(key)).toEqual({
+        status: 403,
+        message: "This key's account is disabled",
+        forwarded: false,
+      });
+    });
+
+    it("limit lowered below the call's worst case: 402 on the next call", async () => {
+      const { key, hash } = await warmKey(1);
+      await runSql(db, "UPDATE keys SET limit_micros = 1 WHERE hash = ?", [hash]);
+      expect(await nextCall(key)).toMatchObject({ status: 402, forwarded: false });
+    });
+
+    it("account credit used up: 402 on the next call", async () => {
+      const { key, hash } = await warmKey();
+      await runSql(
+        db,
+        "UPDATE users SET credit_micros = 0 WHERE id = (SELECT user_id FROM keys WHERE hash = ?)",
+        [hash],
+      );
+      expect(await nextCall(key)).toMatchObject({ status: 402, forwarded: false });
+    });
+
+    it("revoked through this server (DELETE /api/v1/key): 401 on the next call", async () => {
+      const { key } = await warmKey();
+      const revoked = await fetch(`${server.url}/api/v1/key`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(revoked.status).toBe(200);
+      expect(await nextCall(key)).toMatchObject({ status: 401, forwarded: false });
+    });
+  },
+);
 
 describe.each(dialects)("Store.admitKey ($name)", (dialect: Dialect) => {
   const opened = useStore(dialect);

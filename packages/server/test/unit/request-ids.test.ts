@@ -12,7 +12,9 @@ describe("newRequestId: time-ordered UUIDs (version 7)", () => {
   });
 
   it("sorts by time, so records keyed by it are appended to their index", () => {
-    const ids = [0, 1, 2, 1000, 86_400_000].map((offset) => newRequestId(1_790_000_000_000 + offset));
+    const ids = [0, 1, 2, 1000, 86_400_000].map((offset) =>
+      newRequestId(1_790_000_000_000 + offset),
+    );
     expect([...ids].sort()).toEqual(ids);
   });
 
