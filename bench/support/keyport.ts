@@ -176,8 +176,10 @@ export function writeBodies(dir: string, name: string, codes: readonly PreparedC
 
 /**
  * Runs `keyport serve` in a child process on `port` over `database`: this checkout's, or the one
- * at `BENCH_KEYPORT_DIR` (another checkout with its dependencies installed, e.g. the code before a
- * change, measured by the same bench in the same hour). `BENCH_CPU_PROFILE=DIR` writes a V8 CPU
+ * at `BENCH_KEYPORT_DIR` (another checkout with its dependencies installed and built, e.g. the
+ * code before a change, measured by the same bench in the same hour). It runs the built bin, the
+ * JavaScript users install, not the sources through tsx (whose per-closure name helpers showed in
+ * the profiles); `npm run bench` builds first. `BENCH_CPU_PROFILE=DIR` writes a V8 CPU
  * profile of it to DIR when it stops (`BENCH_PROFILE_INTERVAL` µs per sample).
  */
 export function startKeyport(
@@ -198,7 +200,7 @@ export function startKeyport(
     process.execPath,
     [
       ...profile,
-      join(root, "packages/cli/dev/keyport.mjs"),
+      join(root, "packages/cli/dist/keyport.cjs"),
       "serve",
       "--port",
       String(port),

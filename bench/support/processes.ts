@@ -14,19 +14,20 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts a child process and waits until `readyUrl` answers 200 (bounded). */
+/** Starts a child process and waits until `readyUrl` answers 200 (`attempts` × 100 ms at most). */
 export async function startProcess(
   command: string,
   args: string[],
   readyUrl: string,
   env: Record<string, string> = {},
+  attempts = 200,
 ): Promise<ChildProcess> {
   const child = spawn(command, args, {
     env: { ...process.env, ...env },
     // A server's request log (a line per request on stdout) would drown the bench's own output.
     stdio: ["ignore", "ignore", "inherit"],
   });
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
     if (child.exitCode !== null)
       throw new Error(`${command} ${args.join(" ")} exited with ${child.exitCode}`);
     try {
@@ -37,7 +38,7 @@ export async function startProcess(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill("SIGTERM");
-  throw new Error(`${readyUrl} did not answer within 20 s`);
+  throw new Error(`${readyUrl} did not answer within ${attempts / 10} s`);
 }
 
 /** Stops a child process started here and waits for it to exit. */

@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { gatewayRoutes } from "./gateway/routes.js";
 import { accountRoutes } from "./http/account.js";
@@ -24,6 +23,7 @@ import { CONSENT_SCRIPT_SOURCE } from "./views/consent-script.js";
 import { ErrorPage } from "./views/error-page.js";
 import { FAVICON_SVG } from "./views/favicon.js";
 import { STYLESHEET } from "./views/styles.js";
+import { apiCors } from "./web/api-cors.js";
 import { limitBody } from "./web/body.js";
 import type { AppDeps, AppEnv } from "./web/context.js";
 import { jsonError, KeyportError } from "./web/errors.js";
@@ -97,11 +97,10 @@ export function createApp(deps: AppDeps) {
 
   app.use(
     "/api/*",
-    cors({
-      origin: "*",
+    apiCors({
       allowHeaders: API_REQUEST_HEADERS,
       exposeHeaders: ["X-Request-Id", "Retry-After"],
-      maxAge: 86_400,
+      maxAgeSeconds: 86_400,
     }),
   );
   app.route("/", exchangeRoutes(deps));
