@@ -6,12 +6,13 @@
 // requests are sent one at a time and the counters dumped. Workloads: the exchange (vs the bare
 // node:http server) and the gateway's JSON call (vs its upstream called directly).
 // Run: npm run build && node --import tsx bench/instructions.ts [exchange|gateway-json]
-// Settings: BENCH_REQUESTS (measured, default 500), BENCH_KEYPORT_DIR (also count that
-// checkout's built server, e.g. the code before a change).
+// Settings: BENCH_REQUESTS (measured, default 500), BENCH_WARM_UP (requests first, default 8000), BENCH_KEYPORT_DIR (also count that
+// checkout's built server, e.g. the code before a change), BENCH_CALLGRIND_DIR (keep each count's
+// dump there, for callgrind_annotate).
 import { type ChildProcess, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { MODEL } from "./fake-upstream.js";
 import {
   exchangeKey,
@@ -22,7 +23,7 @@ import {
 } from "./support/keyport.js";
 import { freePort, startProcess, stopProcess } from "./support/processes.js";
 
-const WARM_UP = 400;
+const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 8_000);
 const MEASURED = Number(process.env.BENCH_REQUESTS ?? 500);
 /** Node under callgrind starts some 50 times slower. */
 const START_ATTEMPTS = 3_000;
@@ -71,6 +72,8 @@ async function instructions(counted: Counted, send: () => Promise<void>): Promis
   await send();
   control("-d");
   const dump = readFileSync(`${counted.outFile}.1`, "utf8");
+  const keep = process.env.BENCH_CALLGRIND_DIR;
+  if (keep) copyFileSync(`${counted.outFile}.1`, join(keep, basename(counted.outFile)));
   rmSync(`${counted.outFile}.1`);
   const totals = /^totals:\s+(\d+)/m.exec(dump)?.[1];
   if (!totals) throw new Error(`no totals in ${counted.outFile}.1`);
