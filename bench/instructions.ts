@@ -20,6 +20,7 @@ import {
   type PreparedCode,
   prepareAccount,
   prepareCodes,
+  serveArguments,
 } from "./support/keyport.js";
 import { freePort, startProcess, stopProcess } from "./support/processes.js";
 
@@ -127,14 +128,7 @@ async function keyportUnderCallgrind(
   const counted = await underCallgrind(
     dir,
     `keyport-${port}`,
-    [
-      join(root, "packages/cli/dist/keyport.cjs"),
-      "serve",
-      "--port",
-      String(port),
-      "--database",
-      database,
-    ],
+    serveArguments(root, port, database),
     `${url}/healthz`,
     env,
   );

@@ -198,18 +198,22 @@ export function startKeyport(
   const root = process.env.BENCH_KEYPORT_DIR ?? ".";
   return startProcess(
     process.execPath,
-    [
-      ...profile,
-      join(root, "packages/cli/dist/keyport.cjs"),
-      "serve",
-      "--port",
-      String(port),
-      "--database",
-      database,
-    ],
+    [...profile, ...serveArguments(root, port, database)],
     `http://127.0.0.1:${port}/healthz`,
     env,
   );
+}
+
+/** Node's arguments for `keyport serve` of the built checkout at `root` on `port` over `database`. */
+export function serveArguments(root: string, port: number, database: string): string[] {
+  return [
+    join(root, "packages/cli/dist/keyport.cjs"),
+    "serve",
+    "--port",
+    String(port),
+    "--database",
+    database,
+  ];
 }
 
 /** Exchanges one prepared code for its key over HTTP (a bench's set-up, not its load). */
