@@ -67,9 +67,6 @@ export function startLogCopier(path: string): LogCopier {
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   return {
     async stop() {
-      // Referenced again while it stops: an unreferenced worker would let the process end before
-      // its exit, and so before whatever awaits this.
-      worker.ref();
       worker.postMessage("stop");
       await exited;
     },
