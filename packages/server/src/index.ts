@@ -24,6 +24,6 @@ export {
 } from "./services/admin-users.js";
 export { type IssuedKey, issueKey, type KeyRequest } from "./services/issue-key.js";
 export { BackupError, backupDatabase } from "./store/backup.js";
-export { migrateDatabase, openStore, type StoreOptions } from "./store/open.js";
+export { migrateDatabase, openStore } from "./store/open.js";
 export type { RequestRecord, Store, StoredKey, User, UserSummary } from "./store/store.js";
 export type { AppDeps } from "./web/context.js";

@@ -47,7 +47,7 @@ export async function startServer(
   const lock = takesFileLock(config.database) ? lockDatabaseFile(config.database) : undefined;
   let store: Store | undefined;
   try {
-    store = await openStore(config.database, { copyLogInBackground: true });
+    store = await openStore(config.database);
     const warning = loosePermissionsWarning(privatePaths(config, lock?.path));
     if (warning) console.error(warning);
     return await serveStore(config, clock, store, lock, options);

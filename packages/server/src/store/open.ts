@@ -7,7 +7,6 @@ import pg from "pg";
 import { POSTGRES_DIALECT, type StoreDialect, sqliteDialect } from "./dialect.js";
 import { lockMigrations } from "./file-lock.js";
 import { KyselyStore } from "./kysely-store.js";
-import { type LogCopier, startLogCopier } from "./log-copier.js";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
 import type { WriteAheadLog } from "./sqlite-runner.js";
@@ -20,16 +19,6 @@ export function isPostgresUrl(database: string): boolean {
   return /^postgres(ql)?:\/\//.test(database);
 }
 
-/** How a store is opened. */
-export interface StoreOptions {
-  /**
-   * A SQLite file's log is copied into it on a thread of its own (`log-copier.ts`): for a server,
-   * whose commits would otherwise do that copying on the event loop; not worth a thread for a
-   * command that runs for a moment.
-   */
-  readonly copyLogInBackground?: boolean;
-}
-
 /**
  * Opens the database a `--database` value names, brings its schema up to date and returns the
  * store. SQLite files run in WAL mode (readers never wait for the writer) with every commit
@@ -37,20 +26,11 @@ export interface StoreOptions {
  * @example
  * const store = await openStore(".keyport/keyport.sqlite");
  */
-export async function openStore(database: string, options: StoreOptions = {}): Promise<Store> {
+export async function openStore(database: string): Promise<Store> {
   const postgres = isPostgresUrl(database);
   const { db, dialect } = postgres ? openPostgres(database) : openSqlite(database);
   await migrate(db, postgres ? undefined : database);
-  const copier: LogCopier | undefined =
-    !postgres && database !== ":memory:" && options.copyLogInBackground
-      ? startLogCopier(database)
-      : undefined;
-  if (!copier) return new KyselyStore(db, dialect);
-  return new KyselyStore(db, dialect, async () => {
-    // First, so the server's connection is the last to close and removes the log.
-    await copier.stop();
-    await db.destroy();
-  });
+  return new KyselyStore(db, dialect);
 }
 
 /**
