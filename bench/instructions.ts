@@ -140,27 +140,31 @@ const exchangeBody = ({ code, verifier }: PreparedCode) =>
 
 /** Exchange: instructions per code → key through Keyport at `root`, or per bare JSON answer. */
 async function exchange(dir: string, root: string | undefined): Promise<number> {
+  const count = WARM_UP + MEASURED;
+  if (root === undefined) {
+    // The bare server only parses the body: the same shape, no codes to mint.
+    const body = exchangeBody({ code: "c".repeat(43), verifier: "v".repeat(43) });
+    const barePort = await freePort();
+    const bare = await underCallgrind(
+      dir,
+      "bare",
+      ["--import", "tsx", "bench/bare-json-server.ts", String(barePort)],
+      `http://127.0.0.1:${barePort}/healthz`,
+    );
+    const bodies = Array.from({ length: count }, () => body);
+    return perRequest(bare, `http://127.0.0.1:${barePort}/api/v1/auth/keys`, bodies);
+  }
   const database = join(dir, `exchange-${Math.random().toString(36).slice(2)}.sqlite`);
   const userId = await prepareAccount(database);
-  const codes = await mintCodes(database, userId, WARM_UP + MEASURED, {
+  const codes = await mintCodes(database, userId, count, {
     label: "bench",
     limitMicros: null,
     limitReset: null,
   });
-  if (root !== undefined) {
-    const { counted, url } = await keyportUnderCallgrind(dir, root, database, {
-      KEYPORT_EXCHANGE_RATE_LIMIT: "1000000000",
-    });
-    return perRequest(counted, `${url}/api/v1/auth/keys`, codes.map(exchangeBody));
-  }
-  const barePort = await freePort();
-  const bare = await underCallgrind(
-    dir,
-    "bare",
-    ["--import", "tsx", "bench/bare-json-server.ts", String(barePort)],
-    `http://127.0.0.1:${barePort}/healthz`,
-  );
-  return perRequest(bare, `http://127.0.0.1:${barePort}/api/v1/auth/keys`, codes.map(exchangeBody));
+  const { counted, url } = await keyportUnderCallgrind(dir, root, database, {
+    KEYPORT_EXCHANGE_RATE_LIMIT: "1000000000",
+  });
+  return perRequest(counted, `${url}/api/v1/auth/keys`, codes.map(exchangeBody));
 }
 
 /**

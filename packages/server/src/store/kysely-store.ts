@@ -252,9 +252,11 @@ export class KyselyStore implements Store {
   }
 
   admitKey(hash: string): Promise<KeyAdmission | undefined> {
-    const find = (hash: string) => this.findKey(hash);
-    return this.recentKeys ? this.recentKeys.read(hash, find) : find(hash);
+    return this.recentKeys ? this.recentKeys.read(hash, this.findKeyNow) : this.findKey(hash);
   }
+
+  /** `findKey`, made once for the admission cache rather than for each call. */
+  private readonly findKeyNow = (hash: string) => this.findKey(hash);
 
   async createKey(key: CreatedKey): Promise<void> {
     await this.db

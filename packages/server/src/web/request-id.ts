@@ -9,8 +9,9 @@ import type { AppEnv } from "./context.js";
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Gives each request one id: the incoming `X-Request-Id` when it is sane, else a new time-ordered UUID (`newRequestId`). It is
- * in `c.var.requestId`, in the response's `X-Request-Id` and in the request's log line.
+ * Gives each request one id: the incoming `X-Request-Id` when it is sane, else a new
+ * time-ordered UUID (`newRequestId`). It is in `c.var.requestId`, in the response's
+ * `X-Request-Id` and in the request's log line.
  * @example
  * app.use(requestId());
  */
