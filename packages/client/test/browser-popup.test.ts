@@ -92,6 +92,18 @@ describe("signInWithPopup", () => {
     await expect(signInWithPopup({ window: opener.host })).rejects.toThrow(PopupBlockedError);
   });
 
+  it("a callback that closed its popup before its message arrived still signs in", async () => {
+    const opener = fakeOpener("https://app.example/");
+    const result = signInWithPopup({ window: opener.host, baseUrl: server.baseUrl });
+    const popup = opener.popups[0] as FakePopup;
+    const callbackPage = opener.popupWindow(popup, server.approve(await consentUrl(popup)));
+    // Closed first, its message queued behind the opener's check of the popup (a loaded browser).
+    popup.closed = true;
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(completePopupCallback({ window: callbackPage })).toBe(true);
+    expect(await result).toEqual({ key: server.minted[0], userId: "user_1" });
+  });
+
   it("the user closing the popup → PopupClosedError", async () => {
     const opener = fakeOpener("https://app.example/");
     const result = signInWithPopup({ window: opener.host, baseUrl: server.baseUrl });

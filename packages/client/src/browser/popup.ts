@@ -125,8 +125,14 @@ export function signInWithPopup(options: PopupSignInOptions = {}): Promise<Excha
         signal,
       }).then((result) => finish(undefined, result), finish);
     };
+    // The callback page posts its code and closes itself at once. The message may still be
+    // queued behind this timer (tasks of different sources have no set order), so a popup seen
+    // closed gets one more tick before the user is taken to have closed it.
+    let seenClosed = false;
     const poll = setInterval(() => {
-      if (popup.closed && !answered) finish(new PopupClosedError("The popup was closed"));
+      if (answered || !popup.closed) return;
+      if (seenClosed) finish(new PopupClosedError("The popup was closed"));
+      seenClosed = true;
     }, 500);
     const timer = setTimeout(() => finish(new TimeoutError("Sign-in timed out")), timeoutMs);
     host.addEventListener("message", onMessage);
