@@ -162,4 +162,75 @@ describe("keyport serve: request logs (real process)", () => {
     }
     expect(keyed.map((line) => line.key)).toContain(managementHash.slice(0, 16));
   }, 120_000);
+
+  it("a burst cut short by SIGTERM leaves every answered request's line, whole", async () => {
+    const port = await freePort();
+    const child = spawnCli([
+      "serve",
+      "--port",
+      String(port),
+      "--database",
+      join(dir, "burst.sqlite"),
+    ]);
+    const base = `http://127.0.0.1:${port}`;
+    let ids: string[] = [];
+    try {
+      await waitForOk(`${base}/healthz`, child, 1200);
+      const answers = await Promise.all(
+        Array.from({ length: 400 }, () => fetch(`${base}/api/v1/providers`)),
+      );
+      ids = answers.map((answer) => answer.headers.get("x-request-id") as string);
+      await Promise.all(answers.map((answer) => answer.arrayBuffer()));
+    } finally {
+      child.process.kill("SIGTERM");
+    }
+    const result = await child.exited;
+    expect(result.code).toBe(0);
+    const logged = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as LogLine).request_id);
+    for (const id of ids) expect(logged).toContain(id);
+  }, 60_000);
+
+  it("a log reader that stops reading does not stop the server; its lines follow when it reads again", async () => {
+    const port = await freePort();
+    const child = spawnCli([
+      "serve",
+      "--port",
+      String(port),
+      "--database",
+      join(dir, "stall.sqlite"),
+    ]);
+    const base = `http://127.0.0.1:${port}`;
+    let answered = 0;
+    try {
+      await waitForOk(`${base}/healthz`, child, 1200);
+      // Nothing more is read from the server's stdout: the pipe (64 KiB) fills after a few
+      // hundred lines, and a log written synchronously would then block the event loop.
+      child.process.stdout?.pause();
+      for (let round = 0; round < 60; round++) {
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            fetch(`${base}/api/v1/providers`, { signal: AbortSignal.timeout(10_000) }),
+          ),
+        );
+        for (const answer of answers) {
+          await answer.arrayBuffer();
+          if (answer.status === 200) answered += 1;
+        }
+      }
+      expect(answered).toBe(3000);
+      child.process.stdout?.resume();
+    } finally {
+      child.process.kill("SIGTERM");
+    }
+    const result = await child.exited;
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    // Nothing was dropped (16 MiB may wait), and every line arrived whole.
+    expect(
+      lines.filter((line) => (JSON.parse(line) as LogLine).msg === "request").length,
+    ).toBeGreaterThanOrEqual(3000);
+  }, 120_000);
 });
