@@ -1,9 +1,10 @@
 // Keyport against same-run baselines, driven by wrk (C, one thread): the code→key exchange vs a
 // bare node:http JSON server, and the gateway (JSON and streamed) vs calling its upstream
-// directly, at 1 and 50 connections. Prints each run as it goes, then a Markdown table; exits
+// directly, at 1 and 50 connections; and, as the floor under any Node gateway, a bare node:http
+// proxy vs the same direct call (bench/bare-proxy.ts). Prints each run as it goes, then a Markdown table; exits
 // non-zero if any response was not a 2xx or any server-side check failed. Loopback only, bounded
 // in time (about three minutes with the defaults).
-// Run: npm run bench [-- exchange gateway-json gateway-stream]
+// Run: npm run bench [-- exchange gateway-json gateway-stream gateway-floor]
 // Settings: BENCH_SECONDS (per run, default 5), BENCH_ROUNDS (default 2), BENCH_CONCURRENCY
 // (e.g. "50"), BENCH_KEYPORT_DIR (measure another checkout's server), BENCH_CPU_PROFILE=DIR.
 import type { ChildProcess } from "node:child_process";
@@ -17,7 +18,7 @@ import { type Comparison, compare, type Workload } from "./support/compare.js";
 import { stopProcess } from "./support/processes.js";
 import { markdownTable } from "./support/table.js";
 
-const WORKLOADS = ["exchange", "gateway-json", "gateway-stream"] as const;
+const WORKLOADS = ["exchange", "gateway-json", "gateway-stream", "gateway-floor"] as const;
 type WorkloadName = (typeof WORKLOADS)[number];
 
 const chosen = process.argv.slice(2) as WorkloadName[];
@@ -59,6 +60,7 @@ try {
     const gateway = await gatewayWorkloads(dir, children);
     if (selected.includes("gateway-json")) workloads.push(gateway.json);
     if (selected.includes("gateway-stream")) workloads.push(gateway.stream);
+    if (selected.includes("gateway-floor")) workloads.push(gateway.floor);
   }
   for (const workload of workloads)
     comparisons.push(...(await compare(workload, options, (line) => console.log(line))));

@@ -4,18 +4,19 @@ import type { WrkResult } from "./wrk.js";
 /**
  * The comparisons as a Markdown table, columns padded as Biome formats them: absolute figures are
  * the mean of the rounds; the ratio and the added p50 show the mean and, over several rounds,
- * their range (lowest–highest), so the spread of a noisy machine stays in view.
+ * their range (lowest–highest), so the spread of a noisy machine stays in view. The measured side
+ * is Keyport except in the floor's row, where it is the bare proxy the row names.
  */
 export function markdownTable(comparisons: readonly Comparison[]): string {
   const header = [
     "workload (wrk -t1)",
     "conns",
     "baseline req/s (p50 / p99)",
-    "Keyport req/s (p50 / p99)",
+    "measured req/s (p50 / p99)",
     "ratio",
     "added p50",
-    "Keyport RSS",
-    "Keyport CPU/req",
+    "measured RSS",
+    "measured CPU/req",
   ];
   const rows = comparisons.map((comparison) => {
     const { rounds } = comparison;

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { constantTimeEqual } from "./secrets.js";
 
 /** The transformations RFC 7636 §4.2 defines. */
@@ -29,7 +29,7 @@ export function isCodeChallengeMethod(value: unknown): value is CodeChallengeMet
  * // "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
  */
 export function codeChallengeOf(verifier: string, method: CodeChallengeMethod): string {
-  return method === "plain" ? verifier : createHash("sha256").update(verifier).digest("base64url");
+  return method === "plain" ? verifier : hash("sha256", verifier, "base64url");
 }
 
 /**

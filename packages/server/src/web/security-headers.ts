@@ -25,25 +25,33 @@ export function securityHeaders(
   options: SecurityHeadersOptions = {},
 ): MiddlewareHandler<{ Variables: { formActions?: string[] } }> {
   const scripts = options.scriptSources ?? [];
-  const policy =
-    scripts.length > 0 ? [...BASE_POLICY, `script-src ${scripts.join(" ")}`] : BASE_POLICY;
+  const policy = (
+    scripts.length > 0 ? [...BASE_POLICY, `script-src ${scripts.join(" ")}`] : BASE_POLICY
+  ).join("; ");
+  const fixed: readonly (readonly [string, string])[] = [
+    ["X-Frame-Options", "DENY"],
+    ["Referrer-Policy", "no-referrer"],
+    ["X-Content-Type-Options", "nosniff"],
+  ];
+  // Built once: almost every response has no form action of its own.
+  const selfOnly = `${policy}; form-action 'self'`;
   return async function securityHeaders(c, next) {
     await next();
-    const formActions = ["'self'", ...(c.get("formActions") ?? [])].join(" ");
-    const headers = {
-      "Content-Security-Policy": [...policy, `form-action ${formActions}`].join("; "),
-      "X-Frame-Options": "DENY",
-      "Referrer-Policy": "no-referrer",
-      "X-Content-Type-Options": "nosniff",
-    };
+    const formActions = c.get("formActions");
+    const csp =
+      formActions && formActions.length > 0
+        ? `${policy}; form-action 'self' ${formActions.join(" ")}`
+        : selfOnly;
     // Set on the response's own headers: `c.header()` after the handler rebuilds the response
     // around its body (a web ReadableStream, even for a string), which costs every response.
     try {
       const target = c.res.headers;
-      for (const [name, value] of Object.entries(headers)) target.set(name, value);
+      target.set("Content-Security-Policy", csp);
+      for (const [name, value] of fixed) target.set(name, value);
     } catch {
       // immutable headers (a `Response.redirect()`, a fetched response): rebuild after all
-      for (const [name, value] of Object.entries(headers)) c.header(name, value);
+      c.header("Content-Security-Policy", csp);
+      for (const [name, value] of fixed) c.header(name, value);
     }
   };
 }
