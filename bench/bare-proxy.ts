@@ -33,9 +33,7 @@ createServer((req, res) => {
         answer.on("end", () => {
           const text = Buffer.concat(parts).toString();
           JSON.parse(text);
-          res
-            .writeHead(answer.statusCode ?? 502, { "content-type": "application/json" })
-            .end(text);
+          res.writeHead(answer.statusCode ?? 502, { "content-type": "application/json" }).end(text);
         });
       },
     );
