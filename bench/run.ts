@@ -1,10 +1,11 @@
 // Keyport against same-run baselines, driven by wrk (C, one thread): the code→key exchange vs a
 // bare node:http JSON server, and the gateway (JSON and streamed) vs calling its upstream
-// directly, at 1 and 50 connections; and, as the floor under any Node gateway, a bare node:http
-// proxy vs the same direct call (bench/bare-proxy.ts). Prints each run as it goes, then a Markdown table; exits
+// directly, at 1 and 50 connections; and, as the floors under any Node server doing the same job,
+// a bare durable exchange (bench/bare-exchange.ts) and a bare node:http proxy (bench/bare-proxy.ts)
+// against the same baselines. Prints each run as it goes, then a Markdown table; exits
 // non-zero if any response was not a 2xx or any server-side check failed. Loopback only, bounded
 // in time (about three minutes with the defaults).
-// Run: npm run bench [-- exchange gateway-json gateway-stream gateway-floor]
+// Run: npm run bench [-- exchange exchange-floor gateway-json gateway-stream gateway-floor]
 // Settings: BENCH_SECONDS (per run, default 5), BENCH_ROUNDS (default 2), BENCH_CONCURRENCY
 // (e.g. "50"), BENCH_KEYPORT_DIR (measure another checkout's server), BENCH_CPU_PROFILE=DIR.
 import type { ChildProcess } from "node:child_process";
@@ -12,13 +13,19 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { exchangeWorkload } from "./exchange.js";
+import { exchangeWorkloads } from "./exchange.js";
 import { gatewayWorkloads } from "./gateway.js";
 import { type Comparison, compare, type Workload } from "./support/compare.js";
 import { stopProcess } from "./support/processes.js";
 import { markdownTable } from "./support/table.js";
 
-const WORKLOADS = ["exchange", "gateway-json", "gateway-stream", "gateway-floor"] as const;
+const WORKLOADS = [
+  "exchange",
+  "exchange-floor",
+  "gateway-json",
+  "gateway-stream",
+  "gateway-floor",
+] as const;
 type WorkloadName = (typeof WORKLOADS)[number];
 
 const chosen = process.argv.slice(2) as WorkloadName[];
@@ -55,7 +62,11 @@ const comparisons: Comparison[] = [];
 const started = Date.now();
 try {
   const workloads: Workload[] = [];
-  if (selected.includes("exchange")) workloads.push(await exchangeWorkload(dir, children));
+  if (selected.some((name) => name.startsWith("exchange"))) {
+    const exchange = await exchangeWorkloads(dir, children);
+    if (selected.includes("exchange")) workloads.push(exchange.exchange);
+    if (selected.includes("exchange-floor")) workloads.push(exchange.floor);
+  }
   if (selected.some((name) => name.startsWith("gateway"))) {
     const gateway = await gatewayWorkloads(dir, children);
     if (selected.includes("gateway-json")) workloads.push(gateway.json);
