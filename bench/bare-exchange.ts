@@ -8,8 +8,9 @@
 // Run: node bench/bare-exchange.ts DATABASE PORT (through tsx)
 import { hash, randomBytes } from "node:crypto";
 import { fdatasync, openSync } from "node:fs";
-import { createServer, type ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import SQLite from "better-sqlite3";
+import { serveBare } from "./support/bare-server.js";
 
 const [database = "", port = "0"] = process.argv.slice(2);
 const db = new SQLite(database);
@@ -58,24 +59,12 @@ function commit(): void {
   });
 }
 
-createServer((req, res) => {
-  if (req.url === "/healthz") {
-    res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+serveBare(Number(port), (raw, res) => {
+  const body = JSON.parse(raw.toString()) as { code?: unknown; code_verifier?: unknown };
+  if (typeof body.code !== "string" || typeof body.code_verifier !== "string") {
+    res.writeHead(400).end();
     return;
   }
-  const chunks: Buffer[] = [];
-  req.on("data", (chunk: Buffer) => chunks.push(chunk));
-  req.on("end", () => {
-    const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-      code?: unknown;
-      code_verifier?: unknown;
-    };
-    if (typeof body.code !== "string" || typeof body.code_verifier !== "string") {
-      res.writeHead(400).end();
-      return;
-    }
-    if (queue.length === 0) setImmediate(commit);
-    queue.push({ code: body.code, verifier: body.code_verifier, res });
-  });
-}).listen(Number(port), "127.0.0.1");
-process.on("SIGTERM", () => process.exit(0));
+  if (queue.length === 0) setImmediate(commit);
+  queue.push({ code: body.code, verifier: body.code_verifier, res });
+});

@@ -3,42 +3,33 @@
 // key, no metering, no log and no framework. bench/gateway.ts measures it against the direct call
 // as the "gateway floor" workload, so Keyport's gateway ratio can be read against it.
 // Run: node bench/bare-proxy.ts UPSTREAM_PORT PORT (through tsx)
-import { Agent, createServer, request } from "node:http";
+import { Agent, request } from "node:http";
+import { serveBare } from "./support/bare-server.js";
 
 const upstreamPort = Number(process.argv[2]);
 const port = Number(process.argv[3]);
 const agent = new Agent({ keepAlive: true, scheduling: "lifo" });
 
-createServer((req, res) => {
-  if (req.url === "/healthz") {
-    res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
-    return;
-  }
-  const chunks: Buffer[] = [];
-  req.on("data", (chunk: Buffer) => chunks.push(chunk));
-  req.on("end", () => {
-    const body = Buffer.concat(chunks);
-    const upstream = request(
-      {
-        agent,
-        hostname: "127.0.0.1",
-        port: upstreamPort,
-        path: "/v1/chat/completions",
-        method: "POST",
-        headers: { "content-type": "application/json", "content-length": body.length },
-      },
-      (answer) => {
-        const parts: Buffer[] = [];
-        answer.on("data", (part: Buffer) => parts.push(part));
-        answer.on("end", () => {
-          const text = Buffer.concat(parts).toString();
-          JSON.parse(text);
-          res.writeHead(answer.statusCode ?? 502, { "content-type": "application/json" }).end(text);
-        });
-      },
-    );
-    upstream.on("error", () => res.writeHead(502).end());
-    upstream.end(body);
-  });
-}).listen(port, "127.0.0.1");
-process.on("SIGTERM", () => process.exit(0));
+serveBare(port, (body, res) => {
+  const upstream = request(
+    {
+      agent,
+      hostname: "127.0.0.1",
+      port: upstreamPort,
+      path: "/v1/chat/completions",
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": body.length },
+    },
+    (answer) => {
+      const parts: Buffer[] = [];
+      answer.on("data", (part: Buffer) => parts.push(part));
+      answer.on("end", () => {
+        const text = Buffer.concat(parts).toString();
+        JSON.parse(text);
+        res.writeHead(answer.statusCode ?? 502, { "content-type": "application/json" }).end(text);
+      });
+    },
+  );
+  upstream.on("error", () => res.writeHead(502).end());
+  upstream.end(body);
+});

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { approve, Browser, csrfTokenOf } from "../../server/test/support/browser.js";
-import { freePort, spawnCli, waitForOk } from "./support/run-cli.js";
+import { type Child, freePort, spawnCli, waitForOk } from "./support/run-cli.js";
 
 /**
  * Issue 12: `keyport serve` writes one JSON line per request to stdout (pino) with method,
@@ -164,29 +164,15 @@ describe("keyport serve: request logs (real process)", () => {
   }, 120_000);
 
   it("a burst cut short by SIGTERM leaves every answered request's line, whole", async () => {
-    const port = await freePort();
-    const child = spawnCli([
-      "serve",
-      "--port",
-      String(port),
-      "--database",
-      join(dir, "burst.sqlite"),
-    ]);
-    const base = `http://127.0.0.1:${port}`;
     let ids: string[] = [];
-    try {
-      await waitForOk(`${base}/healthz`, child, 1200);
+    const stdout = await servedUntilSigterm("burst", async (base) => {
       const answers = await Promise.all(
         Array.from({ length: 400 }, () => fetch(`${base}/api/v1/providers`)),
       );
       ids = answers.map((answer) => answer.headers.get("x-request-id") as string);
       await Promise.all(answers.map((answer) => answer.arrayBuffer()));
-    } finally {
-      child.process.kill("SIGTERM");
-    }
-    const result = await child.exited;
-    expect(result.code).toBe(0);
-    const logged = result.stdout
+    });
+    const logged = stdout
       .trim()
       .split("\n")
       .map((line) => (JSON.parse(line) as LogLine).request_id);
@@ -194,18 +180,8 @@ describe("keyport serve: request logs (real process)", () => {
   }, 60_000);
 
   it("a log reader that stops reading does not stop the server; its lines follow when it reads again", async () => {
-    const port = await freePort();
-    const child = spawnCli([
-      "serve",
-      "--port",
-      String(port),
-      "--database",
-      join(dir, "stall.sqlite"),
-    ]);
-    const base = `http://127.0.0.1:${port}`;
     let answered = 0;
-    try {
-      await waitForOk(`${base}/healthz`, child, 1200);
+    const stdout = await servedUntilSigterm("stall", async (base, child) => {
       // Nothing more is read from the server's stdout: the pipe (64 KiB) fills after a few
       // hundred lines, and a log written synchronously would then block the event loop.
       child.process.stdout?.pause();
@@ -222,15 +198,39 @@ describe("keyport serve: request logs (real process)", () => {
       }
       expect(answered).toBe(3000);
       child.process.stdout?.resume();
-    } finally {
-      child.process.kill("SIGTERM");
-    }
-    const result = await child.exited;
-    expect(result.code).toBe(0);
-    const lines = result.stdout.trim().split("\n");
+    });
+    const lines = stdout.trim().split("\n");
     // Nothing was dropped (16 MiB may wait), and every line arrived whole.
     expect(
       lines.filter((line) => (JSON.parse(line) as LogLine).msg === "request").length,
     ).toBeGreaterThanOrEqual(3000);
   }, 120_000);
 });
+
+/**
+ * Runs `keyport serve` on a database of its own named `name`, calls `use` once it is ready, then
+ * stops it with SIGTERM; resolves with its stdout once it has exited 0.
+ */
+async function servedUntilSigterm(
+  name: string,
+  use: (base: string, child: Child) => Promise<void>,
+): Promise<string> {
+  const port = await freePort();
+  const child = spawnCli([
+    "serve",
+    "--port",
+    String(port),
+    "--database",
+    join(dir, `${name}.sqlite`),
+  ]);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitForOk(`${base}/healthz`, child, 1200);
+    await use(base, child);
+  } finally {
+    child.process.kill("SIGTERM");
+  }
+  const result = await child.exited;
+  expect(result.code).toBe(0);
+  return result.stdout;
+}
