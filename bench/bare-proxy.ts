@@ -1,35 +1,61 @@
-// The floor under any Node gateway: a bare node:http proxy that forwards a chat completion to the
-// upstream over a keep-alive agent, reads and parses its JSON answer, and sends it on, with no
-// key, no metering, no log and no framework. bench/gateway.ts measures it against the direct call
-// as the "gateway floor" workload, so Keyport's gateway ratio can be read against it.
-// Run: node bench/bare-proxy.ts UPSTREAM_PORT PORT (through tsx)
+// The floor under any Node gateway: a bare proxy that forwards a chat completion to the upstream
+// over keep-alive connections, reads and parses its JSON answer, and sends it on, with no key, no
+// metering, no log and no framework. Its client is `node:http` (as Keyport's) or undici's `Pool`
+// (Node's faster client, to show what changing clients could buy). bench/gateway.ts measures both
+// against the direct call as the "gateway floor" workload.
+// Run: node bench/bare-proxy.ts node-http|undici UPSTREAM_PORT PORT (through tsx)
+import type { ServerResponse } from "node:http";
 import { Agent, request } from "node:http";
+import { Pool } from "undici";
 import { serveBare } from "./support/bare-server.js";
 
-const upstreamPort = Number(process.argv[2]);
-const port = Number(process.argv[3]);
-const agent = new Agent({ keepAlive: true, scheduling: "lifo" });
+const [client, upstreamPort = "0", port = "0"] = process.argv.slice(2);
+const PATH = "/v1/chat/completions";
 
-serveBare(port, (body, res) => {
-  const upstream = request(
-    {
-      agent,
-      hostname: "127.0.0.1",
-      port: upstreamPort,
-      path: "/v1/chat/completions",
-      method: "POST",
-      headers: { "content-type": "application/json", "content-length": body.length },
-    },
-    (answer) => {
-      const parts: Buffer[] = [];
-      answer.on("data", (part: Buffer) => parts.push(part));
-      answer.on("end", () => {
-        const text = Buffer.concat(parts).toString();
-        JSON.parse(text);
-        res.writeHead(answer.statusCode ?? 502, { "content-type": "application/json" }).end(text);
-      });
-    },
-  );
-  upstream.on("error", () => res.writeHead(502).end());
-  upstream.end(body);
-});
+/** Sends `text`, the upstream's answer, on once it has been parsed (as a gateway reads usage). */
+function answer(res: ServerResponse, status: number, text: string): void {
+  JSON.parse(text);
+  res.writeHead(status, { "content-type": "application/json" }).end(text);
+}
+
+function viaNodeHttp(): (body: Buffer, res: ServerResponse) => void {
+  const agent = new Agent({ keepAlive: true, scheduling: "lifo" });
+  return (body, res) => {
+    const upstream = request(
+      {
+        agent,
+        hostname: "127.0.0.1",
+        port: upstreamPort,
+        path: PATH,
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": body.length },
+      },
+      (response) => {
+        const parts: Buffer[] = [];
+        response.on("data", (part: Buffer) => parts.push(part));
+        response.on("end", () =>
+          answer(res, response.statusCode ?? 502, Buffer.concat(parts).toString()),
+        );
+      },
+    );
+    upstream.on("error", () => res.writeHead(502).end());
+    upstream.end(body);
+  };
+}
+
+function viaUndici(): (body: Buffer, res: ServerResponse) => void {
+  const pool = new Pool(`http://127.0.0.1:${upstreamPort}`, { connections: 128 });
+  return (body, res) => {
+    pool
+      .request({
+        path: PATH,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      })
+      .then(async (response) => answer(res, response.statusCode, await response.body.text()))
+      .catch(() => res.writeHead(502).end());
+  };
+}
+
+serveBare(Number(port), client === "undici" ? viaUndici() : viaNodeHttp());

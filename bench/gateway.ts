@@ -16,7 +16,7 @@ import { freePort, startProcess } from "./support/processes.js";
 export async function gatewayWorkloads(
   dir: string,
   children: ChildProcess[],
-): Promise<{ json: Workload; stream: Workload; floor: Workload }> {
+): Promise<{ json: Workload; stream: Workload; floor: Workload[] }> {
   const database = join(dir, "gateway.sqlite");
   const upstreamPort = await freePort();
   const keyportPort = await freePort();
@@ -94,22 +94,28 @@ export async function gatewayWorkloads(
     };
   };
   const json = workload(false);
-  const proxyPort = await freePort();
-  const proxy = await startProcess(
-    process.execPath,
-    ["--import", "tsx", "bench/bare-proxy.ts", String(upstreamPort), String(proxyPort)],
-    `http://127.0.0.1:${proxyPort}/healthz`,
-  );
-  children.push(proxy);
-  const floor: Workload = {
-    name: "bare node:http proxy (no Keyport)",
-    baselineName: "direct",
-    baseline: json.baseline,
-    keyport: {
-      url: `http://127.0.0.1:${proxyPort}/v1/chat/completions`,
-      bodyFile: json.baseline.bodyFile,
-      pid: proxy.pid,
-    },
+  const floorOf = async (client: "node-http" | "undici", name: string): Promise<Workload> => {
+    const proxyPort = await freePort();
+    const proxy = await startProcess(
+      process.execPath,
+      ["--import", "tsx", "bench/bare-proxy.ts", client, String(upstreamPort), String(proxyPort)],
+      `http://127.0.0.1:${proxyPort}/healthz`,
+    );
+    children.push(proxy);
+    return {
+      name,
+      baselineName: "direct",
+      baseline: json.baseline,
+      keyport: {
+        url: `http://127.0.0.1:${proxyPort}/v1/chat/completions`,
+        bodyFile: json.baseline.bodyFile,
+        pid: proxy.pid,
+      },
+    };
   };
+  const floor = [
+    await floorOf("node-http", "bare node:http proxy (no Keyport)"),
+    await floorOf("undici", "bare undici proxy (no Keyport)"),
+  ];
   return { json, stream: workload(true), floor };
 }

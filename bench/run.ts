@@ -71,7 +71,7 @@ try {
     const gateway = await gatewayWorkloads(dir, children);
     if (selected.includes("gateway-json")) workloads.push(gateway.json);
     if (selected.includes("gateway-stream")) workloads.push(gateway.stream);
-    if (selected.includes("gateway-floor")) workloads.push(gateway.floor);
+    if (selected.includes("gateway-floor")) workloads.push(...gateway.floor);
   }
   for (const workload of workloads)
     comparisons.push(...(await compare(workload, options, (line) => console.log(line))));
