@@ -1,8 +1,7 @@
-import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { type Dialect, dialects } from "../support/databases.js";
 import { useEndpointsKeyport } from "./endpoints-keyport.js";
-import { dataEvents, generation, post } from "./endpoints-support.js";
+import { dataEvents, generation, openaiClient, post } from "./endpoints-support.js";
 import { eventually, keyInfo, mintKeyFor } from "./support.js";
 
 describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (dialect: Dialect) => {
@@ -10,11 +9,7 @@ describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (di
 
   it("keyport/echo answers a string prompt and a list of prompts through the openai client, metered", async () => {
     const { key } = await mintKeyFor(running.server, { limit: 1 });
-    const client = new OpenAI({
-      baseURL: `${running.server.url}/api/v1`,
-      apiKey: key,
-      maxRetries: 0,
-    });
+    const client = openaiClient(running.server.url, key);
     const one = await client.completions.create({ model: "keyport/echo", prompt: "one two three" });
     expect(one.object).toBe("text_completion");
     expect(one.choices[0]?.text).toBe("one two three");
@@ -36,11 +31,7 @@ describe.each(dialects)("POST /api/v1/completions, the prompt form ($name)", (di
 
   it("streams keyport/echo's text chunks, ending with usage and [DONE]", async () => {
     const { key } = await mintKeyFor(running.server, { limit: 1 });
-    const client = new OpenAI({
-      baseURL: `${running.server.url}/api/v1`,
-      apiKey: key,
-      maxRetries: 0,
-    });
+    const client = openaiClient(running.server.url, key);
     const stream = await client.completions.create({
       model: "keyport/echo",
       prompt: "alpha beta gamma",

@@ -1,9 +1,8 @@
-import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { type Dialect, dialects } from "../support/databases.js";
 import { openRouterSdk } from "../support/openrouter-sdk.js";
 import { useEndpointsKeyport } from "./endpoints-keyport.js";
-import { post } from "./endpoints-support.js";
+import { openaiClient, post } from "./endpoints-support.js";
 import { keyInfo, mintKeyFor } from "./support.js";
 
 describe.each(dialects)("POST /api/v1/embeddings ($name)", (dialect: Dialect) => {
@@ -11,11 +10,7 @@ describe.each(dialects)("POST /api/v1/embeddings ($name)", (dialect: Dialect) =>
 
   it("keyport/echo embeds deterministically (openai client), billed by prompt tokens", async () => {
     const { key } = await mintKeyFor(running.server, { limit: 1 });
-    const client = new OpenAI({
-      baseURL: `${running.server.url}/api/v1`,
-      apiKey: key,
-      maxRetries: 0,
-    });
+    const client = openaiClient(running.server.url, key);
     const first = await client.embeddings.create({
       model: "keyport/echo",
       input: ["one two", "three"],

@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import OpenAI from "openai";
 
 /** What the loopback upstream saw of one request. */
 interface Seen {
@@ -188,4 +189,9 @@ export function dataEvents(text: string): Record<string, unknown>[] {
     .split("\n")
     .filter((line) => line.startsWith("data: ") && line !== "data: [DONE]")
     .map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>);
+}
+
+/** The openai client on Keyport's `/api/v1` at `baseUrl`, with `key`; it never retries. */
+export function openaiClient(baseUrl: string, key: string): OpenAI {
+  return new OpenAI({ baseURL: `${baseUrl}/api/v1`, apiKey: key, maxRetries: 0 });
 }

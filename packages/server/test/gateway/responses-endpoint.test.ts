@@ -1,9 +1,8 @@
-import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { type Dialect, dialects } from "../support/databases.js";
 import { openRouterSdk } from "../support/openrouter-sdk.js";
 import { useEndpointsKeyport } from "./endpoints-keyport.js";
-import { dataEvents, post } from "./endpoints-support.js";
+import { dataEvents, openaiClient, post } from "./endpoints-support.js";
 import { eventually, keyInfo, mintKeyFor } from "./support.js";
 
 describe.each(dialects)(
@@ -13,11 +12,7 @@ describe.each(dialects)(
 
     it("answers the openai client's responses.create with keyport/echo, metered and recorded", async () => {
       const { key } = await mintKeyFor(running.server, { limit: 1 });
-      const client = new OpenAI({
-        baseURL: `${running.server.url}/api/v1`,
-        apiKey: key,
-        maxRetries: 0,
-      });
+      const client = openaiClient(running.server.url, key);
       const response = await client.responses.create({
         model: "keyport/echo",
         instructions: "be brief",
@@ -43,11 +38,7 @@ describe.each(dialects)(
 
     it("streams Responses events to the openai client, from created to completed with usage", async () => {
       const { key } = await mintKeyFor(running.server, { limit: 1 });
-      const client = new OpenAI({
-        baseURL: `${running.server.url}/api/v1`,
-        apiKey: key,
-        maxRetries: 0,
-      });
+      const client = openaiClient(running.server.url, key);
       const stream = await client.responses.create({
         model: "keyport/echo",
         input: [{ role: "user", content: [{ type: "input_text", text: "alpha beta" }] }],
