@@ -1,6 +1,6 @@
-// The floor under any durable exchange in Node: a bare node:http server that redeems a code for a
-// key in Keyport's own SQLite schema the cheapest way that is still correct and durable, with no
-// framework, validation layer, log or metrics. Each request's consuming UPDATE and key INSERT join
+// The floor under any durable exchange in Node: a bare node:http server that redeems an unexpired,
+// unspent code for a key in Keyport's own SQLite schema, checking its S256 verifier, with no
+// framework, validation layer, log or metrics (nor Keyport's replay revocation or key terms). Each request's consuming UPDATE and key INSERT join
 // one transaction per event-loop turn (group commit, as Keyport's), committed with
 // synchronous = NORMAL and answered once an fdatasync of the log has followed the commit: every
 // key is on disk when its answer leaves. bench/exchange.ts measures it against the bare JSON
@@ -18,7 +18,8 @@ db.pragma("journal_mode = WAL");
 db.pragma("synchronous = NORMAL");
 const log = openSync(`${database}-wal`, "r+");
 const consume = db.prepare(
-  `UPDATE codes SET consumed_at = ?, key_hash = ? WHERE code_hash = ? AND consumed_at IS NULL
+  `UPDATE codes SET consumed_at = ?, key_hash = ?
+   WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?
    RETURNING user_id, code_challenge, key_label`,
 );
 const insertKey = db.prepare(
@@ -42,7 +43,7 @@ function commit(): void {
   for (const { code, verifier, res } of batch) {
     const key = `sk-kp-v1-${randomBytes(32).toString("hex")}`;
     const keyHash = sha256(key, "hex");
-    const row = consume.get(now, keyHash, sha256(code, "hex")) as
+    const row = consume.get(now, keyHash, sha256(code, "hex"), now) as
       | { user_id: string; code_challenge: string; key_label: string }
       | undefined;
     if (!row || row.code_challenge !== sha256(verifier, "base64url")) {

@@ -2,15 +2,15 @@
 // same for the same code and requests, so it ranks changes that the noise of req/s on a shared VM
 // hides (runs minutes apart differ by up to 25% there). Run it on a quiet machine all the same:
 // timers fire by the clock, and the exchange counted 0.63 M per request with the test suite
-// running alongside, against 0.53 M alone. It counts
-// user space only: the kernel's part (socket writes, the log's pwrite and fdatasync) is not in it.
+// running alongside, against 0.53 M alone. It counts user space only: the kernel's part (socket
+// writes, the log's pwrite and fdatasync) is not in it.
 // Each server runs under callgrind after a warm-up, its counters zeroed, then a fixed number of
 // requests are sent one at a time and the counters dumped. Workloads: the exchange (vs the bare
 // node:http server) and the gateway's JSON call (vs its upstream called directly).
 // Run: npm run build && node --import tsx bench/instructions.ts [exchange|gateway-json]
-// Settings: BENCH_REQUESTS (measured, default 500), BENCH_WARM_UP (requests first, default 8000), BENCH_KEYPORT_DIR (also count that
-// checkout's built server, e.g. the code before a change), BENCH_CALLGRIND_DIR (keep each count's
-// dump there, for callgrind_annotate).
+// Settings: BENCH_REQUESTS (measured, default 500), BENCH_WARM_UP (requests first, default 8000),
+// BENCH_KEYPORT_DIR (also count that checkout's built server, e.g. the code before a change),
+// BENCH_CALLGRIND_DIR (keep each count's dump there, for callgrind_annotate).
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,10 +1,10 @@
 // Keyport against same-run baselines, driven by wrk (C, one thread): the code→key exchange vs a
 // bare node:http JSON server, and the gateway (JSON and streamed) vs calling its upstream
 // directly, at 1 and 50 connections; and, as the floors under any Node server doing the same job,
-// a bare durable exchange (bench/bare-exchange.ts) and a bare node:http proxy (bench/bare-proxy.ts)
-// against the same baselines. Prints each run as it goes, then a Markdown table; exits
-// non-zero if any response was not a 2xx or any server-side check failed. Loopback only, bounded
-// in time (about three minutes with the defaults).
+// a bare durable exchange (bench/bare-exchange.ts) and bare proxies on node:http and on undici
+// (bench/bare-proxy.ts) against the same baselines. Prints each run as it goes, then a Markdown
+// table; exits non-zero if any response was not a 2xx or any server-side check failed. Loopback
+// only, bounded in time (about five minutes with the defaults).
 // Run: npm run bench [-- exchange exchange-floor gateway-json gateway-stream gateway-floor]
 // Settings: BENCH_SECONDS (per run, default 5), BENCH_ROUNDS (default 2), BENCH_CONCURRENCY
 // (e.g. "50"), BENCH_KEYPORT_DIR (measure another checkout's server), BENCH_CPU_PROFILE=DIR.

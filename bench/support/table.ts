@@ -5,7 +5,7 @@ import type { WrkResult } from "./wrk.js";
  * The comparisons as a Markdown table, columns padded as Biome formats them: absolute figures are
  * the mean of the rounds; the ratio and the added p50 show the mean and, over several rounds,
  * their range (lowest–highest), so the spread of a noisy machine stays in view. The measured side
- * is Keyport except in the floor's row, where it is the bare proxy the row names.
+ * is Keyport except in a floor's rows, where it is the bare server the row names.
  */
 export function markdownTable(comparisons: readonly Comparison[]): string {
   const header = [

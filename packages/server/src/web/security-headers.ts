@@ -8,6 +8,13 @@ const BASE_POLICY = [
   "frame-ancestors 'none'",
 ];
 
+/** The headers every response carries as they are. */
+const FIXED_HEADERS: readonly (readonly [string, string])[] = [
+  ["X-Frame-Options", "DENY"],
+  ["Referrer-Policy", "no-referrer"],
+  ["X-Content-Type-Options", "nosniff"],
+];
+
 /** What the pages may run besides nothing. */
 export interface SecurityHeadersOptions {
   /** CSP hash sources of the inline scripts the pages carry; without any, no script runs. */
@@ -28,11 +35,6 @@ export function securityHeaders(
   const policy = (
     scripts.length > 0 ? [...BASE_POLICY, `script-src ${scripts.join(" ")}`] : BASE_POLICY
   ).join("; ");
-  const fixed: readonly (readonly [string, string])[] = [
-    ["X-Frame-Options", "DENY"],
-    ["Referrer-Policy", "no-referrer"],
-    ["X-Content-Type-Options", "nosniff"],
-  ];
   // Built once: almost every response has no form action of its own.
   const selfOnly = `${policy}; form-action 'self'`;
   return async function securityHeaders(c, next) {
@@ -47,11 +49,11 @@ export function securityHeaders(
     try {
       const target = c.res.headers;
       target.set("Content-Security-Policy", csp);
-      for (const [name, value] of fixed) target.set(name, value);
+      for (const [name, value] of FIXED_HEADERS) target.set(name, value);
     } catch {
       // immutable headers (a `Response.redirect()`, a fetched response): rebuild after all
       c.header("Content-Security-Policy", csp);
-      for (const [name, value] of fixed) c.header(name, value);
+      for (const [name, value] of FIXED_HEADERS) c.header(name, value);
     }
   };
 }

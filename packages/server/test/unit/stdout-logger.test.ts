@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type Logger, symbols } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { stdoutLogger } from "../../src/node/logger.js";
+import { eventually } from "../gateway/support.js";
 
 /**
  * The request log's destination: batched, never holding a line back for long, and bounded when
@@ -22,19 +23,13 @@ afterEach(() => {
 const stop = (logger: Logger) =>
   (logger as unknown as Record<symbol, { destroy(): void }>)[symbols.streamSym]?.destroy();
 
-const until = async (check: () => boolean, ms: number) => {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  return check();
-};
-
 describe("stdoutLogger", () => {
   it("a lone line goes out within its batch window, without waiting for 4 KiB more", async () => {
     const file = join(dir, "log");
     const logger = stdoutLogger("info", { fd: openSync(file, "w") });
     try {
       logger.info({ request_id: "lone" }, "request");
-      expect(await until(() => readFileSync(file, "utf8").includes('"lone"'), 5_000)).toBe(true);
+      await eventually(() => readFileSync(file, "utf8").includes('"lone"') || undefined, 5_000);
     } finally {
       stop(logger);
     }
@@ -55,7 +50,7 @@ describe("stdoutLogger", () => {
       const padding = "x".repeat(1000);
       // 2 MB of lines: the pipe holds 64 KiB, the logger 256 KiB; the rest cannot be kept.
       for (let i = 0; i < 2000; i++) logger.info({ i, padding }, "request");
-      expect(await until(() => reports.length > 0, 5_000)).toBe(true);
+      await eventually(() => reports[0], 5_000);
       const dropped = reports.reduce((sum, count) => sum + count, 0);
       expect(dropped).toBeGreaterThan(1500);
       expect(dropped).toBeLessThan(2000);
